@@ -1,0 +1,5 @@
+"""``python -m vidreason`` runs the CLI."""
+
+from vidreason.agent.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Public API (VideoReasoner), settings, schemas, errors, planner and the LLM client. Imports nothing heavy."""

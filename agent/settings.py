@@ -1,0 +1,173 @@
+"""Typed settings: one object, read from ``VIDREASON_*`` environment variables, overridable per call.
+
+Two profiles fill in every field the user leaves unset:
+
+* ``fast`` — CPU defaults: 1 fps sampling, colour-histogram shot detector, open_clip ViT-B/32, Whisper tiny.en,
+  no OCR, no VLM captions.
+* ``accurate`` — GPU defaults: TFVTG's 3 fps, TransNetV2 shots, open_clip ViT-L/14, Whisper large-v3, OCR and a
+  local VLM captioner.
+
+``profile="auto"`` (the default) picks ``accurate`` when a CUDA device is usable and ``fast`` otherwise.
+Nothing reads a global: every function that needs settings takes a ``Settings`` argument.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, PrivateAttr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Profile = Literal["auto", "fast", "accurate"]
+Device = Literal["auto", "cpu", "cuda"]
+
+#: Values the profiles give to every field left unset (``None``) by the user.
+PROFILES: dict[str, dict[str, Any]] = {
+    "fast": {
+        "sample_fps": 1.0,
+        "shot_detector": "content",
+        "clip_model": "ViT-B-32",
+        "clip_pretrained": "laion2b_s34b_b79k",
+        "asr_model": "tiny.en",
+        "ocr_enabled": False,
+        "caption_backend": "none",
+        "caption_model": "HuggingFaceTB/SmolVLM-256M-Instruct",
+    },
+    "accurate": {
+        "sample_fps": 3.0,
+        "shot_detector": "transnetv2",
+        "clip_model": "ViT-L-14",
+        "clip_pretrained": "openai",
+        "asr_model": "large-v3",
+        "ocr_enabled": True,
+        "caption_backend": "transformers",
+        "caption_model": "Qwen/Qwen2.5-VL-3B-Instruct",
+    },
+}
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/vidreason`` or ``~/.cache/vidreason``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "vidreason"
+
+
+@functools.lru_cache(maxsize=1)
+def cuda_available() -> bool:
+    """Whether torch sees a usable CUDA device (imports torch on first call only)."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return bool(torch.cuda.is_available())
+
+
+class Settings(BaseSettings):
+    """All knobs of vidreason. Unset (``None``) fields take the profile's value after validation."""
+
+    model_config = SettingsConfigDict(env_prefix="VIDREASON_", extra="forbid", validate_default=True)
+
+    profile: Profile = "auto"
+    device: Device = "auto"
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+
+    # Decoding / frame table
+    sample_fps: float | None = Field(None, gt=0, le=60, description="frames per second kept in the frame table")
+    frame_short_side: int = Field(224, ge=32, le=1024, description="short side of decoded analysis frames (px)")
+    decode_chunk: int = Field(32, ge=1, le=1024, description="frames per decoded chunk (bounds memory)")
+
+    # Shots
+    shot_detector: Literal["content", "transnetv2"] | None = None
+    shot_fps: float = Field(4.0, gt=0, le=60, description="rate at which the shot detector looks at the video")
+
+    # Visual channel
+    visual_scorer: Literal["clip", "blip2"] = "clip"
+    clip_model: str | None = None
+    clip_pretrained: str | None = Field(None, description="open_clip tag, a local checkpoint path, or 'random'")
+    blip2_model: str = "Salesforce/blip2-itm-vit-g"
+    embed_batch_size: int = Field(32, ge=1, le=4096)
+
+    # Speech
+    asr_enabled: bool = True
+    asr_model: str | None = Field(None, description="faster-whisper size/name or a CTranslate2 model folder")
+    asr_language: str | None = None
+    asr_compute_type: str = "auto"
+
+    # On-screen text and captions
+    ocr_enabled: bool | None = None
+    caption_backend: Literal["none", "transformers", "litellm"] | None = None
+    caption_model: str | None = None
+    caption_max_new_tokens: int = Field(64, ge=1, le=2048)
+
+    # Text matching (query vs transcript/captions/OCR)
+    text_embed_model: str = "sentence-transformers/all-MiniLM-L6-v2"
+
+    # LLM (planner, answers, summaries); None = offline planner and template answers
+    llm: str | None = None
+    llm_api_base: str | None = None
+    llm_timeout_s: float = Field(60.0, gt=0, le=3600)
+    llm_max_retries: int = Field(2, ge=0, le=10)
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_record_prompts: bool = Field(True, description="keep LLM prompts/responses in traces (False redacts)")
+
+    # Grounding (TFVTG defaults for Charades-STA style videos)
+    grounding_stride: int = Field(20, ge=1)
+    grounding_max_stride_factor: float = Field(0.5, gt=0, le=1)
+
+    max_question_chars: int = Field(2000, ge=16, le=100_000)
+
+    _explicit: set[str] = PrivateAttr(default_factory=set)
+
+    @model_validator(mode="after")
+    def _fill_from_profile(self) -> Settings:
+        self._explicit = set(self.model_fields_set)
+        values = PROFILES[self.resolved_profile]
+        for name, value in values.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        return self
+
+    @property
+    def resolved_profile(self) -> Literal["fast", "accurate"]:
+        """The profile actually in force (``auto`` resolved from the device)."""
+        if self.profile != "auto":
+            return self.profile
+        if self.device == "cpu":
+            return "fast"
+        if self.device == "cuda":
+            return "accurate"
+        return "accurate" if cuda_available() else "fast"
+
+    @property
+    def torch_device(self) -> str:
+        """``"cuda"`` or ``"cpu"``: ``auto`` resolved."""
+        if self.device == "auto":
+            return "cuda" if cuda_available() else "cpu"
+        return self.device
+
+    @property
+    def fps(self) -> float:
+        """Sampling rate of the frame table (profile-resolved ``sample_fps``)."""
+        assert self.sample_fps is not None
+        return self.sample_fps
+
+    def override(self, **changes: Any) -> Settings:
+        """A new ``Settings`` with ``changes`` applied; profile-filled values are recomputed.
+
+        Only fields the user set explicitly carry over, so ``s.override(profile="accurate")`` switches every
+        profile-dependent field that was not pinned.
+        """
+        unknown = set(changes) - set(type(self).model_fields)
+        if unknown:
+            from vidreason.agent.errors import ConfigError
+
+            raise ConfigError(f"unknown setting(s) {sorted(unknown)}; allowed: {sorted(type(self).model_fields)}")
+        kept = {name: getattr(self, name) for name in self._explicit}
+        return type(self)(**{**kept, **changes})
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm)

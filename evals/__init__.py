@@ -1,0 +1,1 @@
+"""Training-free grounding benchmarks: dataset loaders, metrics, runner and reports."""

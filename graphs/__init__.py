@@ -1,0 +1,1 @@
+"""LangGraph graphs: state, nodes and graph assembly."""

@@ -1,0 +1,1 @@
+"""Prompt templates shipped as package data; see :mod:`vidreason.agent.prompting`."""

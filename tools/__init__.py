@@ -1,0 +1,1 @@
+"""Indexing stages and the tools the planner calls, one module per tool."""

@@ -1,0 +1,1 @@
+"""Local web trace viewer."""
