@@ -28,7 +28,8 @@ from vidreason.agent.errors import IndexCorrupt, IndexNotFound
 from vidreason.agent.settings import Settings
 from vidreason.tools import storage
 from vidreason.tools.schemas import StageStatus, VideoInfo
-from vidreason.tools.stage import STAGES, Stage, StageContext, StageOutput, get_stage
+from vidreason.tools import stage as stage_registry
+from vidreason.tools.stage import Stage, StageOutput, get_stage
 from vidreason.tools.video import probe
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def enabled_stages(settings: Settings, only: Sequence[str] | None = None) -> lis
                 wanted.add(name)
                 todo.extend(get_stage(name).requires)
     stages = []
-    for name in STAGES:
+    for name in stage_registry.STAGES:
         if wanted is not None and name not in wanted:
             continue
         stage = get_stage(name)
@@ -183,6 +184,7 @@ class VideoIndex:
         tmp.rename(final)
         self._cache.pop(stage.name, None)
         self.manifest.stages[stage.name] = status
+        self.write_manifest()  # partial progress is visible (and resumable), never "complete" by itself
         return status
 
     # ---- convenient views -----------------------------------------------------------------------
