@@ -18,7 +18,7 @@ from vidreason import __version__
 COMMANDS: list[str] = [
     "vidreason.agent.cli_index:register",
     "vidreason.agent.cli_ask:register",
-    "vidreason.evals.cli:register",
+    "vidreason.evals.cli:add_eval_parser",
     "vidreason.ui.cli:register",
 ]
 

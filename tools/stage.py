@@ -135,6 +135,8 @@ class JsonStage(Stage):
 STAGES: dict[str, str] = {
     "frames": "vidreason.tools.builtin_stages:FramesStage",
     "thumbnails": "vidreason.tools.builtin_stages:ThumbnailStage",
+    "shots": "vidreason.tools.perception_stages:ShotsStage",
+    "transcript": "vidreason.tools.perception_stages:TranscriptStage",
 }
 
 _instances: dict[str, Stage] = {}
