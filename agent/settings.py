@@ -82,8 +82,10 @@ class Settings(BaseSettings):
     # Shots
     shot_detector: Literal["content", "transnetv2"] | None = None
     shot_fps: float = Field(4.0, gt=0, le=60, description="rate at which the shot detector looks at the video")
+    shot_min_len: float = Field(1.0, ge=0, le=60, description="shortest shot the detector may return (seconds)")
 
     # Visual channel
+    visual_enabled: bool = True
     visual_scorer: Literal["clip", "blip2"] = "clip"
     clip_model: str | None = None
     clip_pretrained: str | None = Field(None, description="open_clip tag, a local checkpoint path, or 'random'")
@@ -101,6 +103,14 @@ class Settings(BaseSettings):
     caption_backend: Literal["none", "transformers", "litellm"] | None = None
     caption_model: str | None = None
     caption_max_new_tokens: int = Field(64, ge=1, le=2048)
+    caption_api_base: str | None = Field(None, description="OpenAI-compatible server for the litellm captioner")
+    caption_batch_size: int = Field(4, ge=1, le=256, description="shots per VLM generate call")
+    caption_max_frames: int = Field(4, ge=1, le=32, description="keyframes per shot sent to the VLM")
+    caption_dedup_threshold: float = Field(
+        0.04, ge=0, le=1, description="mean abs grey difference (0..1) under which a frame is a near-duplicate"
+    )
+    summary_max_words: int = Field(80, ge=10, le=2000, description="word budget of each summary")
+    summary_input_tokens: int = Field(1500, ge=100, le=100_000, description="input token budget per summary")
 
     # Text matching (query vs transcript/captions/OCR)
     text_embed_model: str = "sentence-transformers/all-MiniLM-L6-v2"

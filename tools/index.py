@@ -145,6 +145,7 @@ class VideoIndex:
         if name not in self._keys:
             stage = get_stage(name)
             deps = {d: self.stage_key(d) for d in stage.requires}
+            deps.update({d: self.stage_key(d) for d in stage.uses if get_stage(d).enabled(self.settings)})
             self._keys[name] = stage.key(self.settings, deps)
         return self._keys[name]
 

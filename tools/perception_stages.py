@@ -6,6 +6,7 @@ process (or one Ray actor) loads each model once.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -14,7 +15,7 @@ import numpy as np
 
 from vidreason.agent.errors import ModelUnavailable
 from vidreason.agent.settings import Settings
-from vidreason.tools.schemas import FrameChunk, OcrItem, ShotBoundaries, Transcript
+from vidreason.tools.schemas import FrameChunk, ShotBoundaries, Transcript
 from vidreason.tools.stage import FrameConsumer, JsonStage, Stage, StageContext, StageOutput
 
 log = logging.getLogger(__name__)
@@ -99,3 +100,128 @@ class TranscriptStage(JsonStage):
         transcript = transcriber.transcribe(ctx.path)
         return StageOutput(artefact=transcript, models={"asr": transcriber.model_id},
                            metrics={"segments": float(len(transcript.segments))})
+
+
+# ------------------------------------------------------------------------------------------------ visual
+class FrameEmbeddings:
+    """Image embeddings of every table frame (``vectors[i]`` for ``frame_index`` i) and the model that made them."""
+
+    def __init__(self, vectors: np.ndarray, model_id: str, random_weights: bool = False) -> None:
+        self.vectors = vectors
+        self.model_id = model_id
+        self.random_weights = random_weights
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+
+class _EmbedConsumer(FrameConsumer):
+    def __init__(self, encoder: Any) -> None:
+        self.encoder = encoder
+        self.parts: list[np.ndarray] = []
+
+    def consume(self, chunk: FrameChunk) -> None:
+        self.parts.append(self.encoder.encode_images(chunk.frames).astype(np.float16))
+
+    def close(self) -> StageOutput:
+        vectors = np.concatenate(self.parts) if self.parts else np.zeros((0, 0), np.float16)
+        random = bool(getattr(self.encoder, "random_weights", False))
+        out = FrameEmbeddings(vectors, self.encoder.model_id, random)
+        reason = "random weights (tests/benchmarks only): visual scores are meaningless" if random else None
+        return StageOutput(artefact=out, status="degraded" if random else "ok", reason=reason,
+                           models={"visual": self.encoder.model_id}, metrics={"frames": float(len(vectors))})
+
+
+class EmbeddingsStage(Stage):
+    """open_clip (or BLIP-2 ITC) embeddings of every table frame; degraded to nothing when weights can't load."""
+
+    name = "embeddings"
+    version = "1"
+    requires = ("frames",)
+    frame_input: ClassVar[FrameInput] = "table"
+
+    def enabled(self, settings: Settings) -> bool:
+        return settings.visual_enabled
+
+    def params(self, settings: Settings) -> dict[str, Any]:
+        if settings.visual_scorer == "blip2":
+            return {"scorer": "blip2", "model": settings.blip2_model}
+        return {"scorer": "clip", "model": settings.clip_model, "pretrained": settings.clip_pretrained}
+
+    def open(self, ctx: StageContext) -> FrameConsumer:
+        from vidreason.tools.embed import load_visual_encoder
+
+        return _EmbedConsumer(load_visual_encoder(ctx.settings))  # ModelUnavailable -> degraded by the builder
+
+    def save(self, artefact: FrameEmbeddings, folder: Path) -> None:
+        np.save(folder / "vectors.npy", artefact.vectors)
+        (folder / "model.json").write_text(
+            json.dumps({"model_id": artefact.model_id, "random_weights": artefact.random_weights}))
+
+    def load(self, folder: Path) -> FrameEmbeddings:
+        meta = json.loads((folder / "model.json").read_text())
+        return FrameEmbeddings(np.load(folder / "vectors.npy"), meta["model_id"], meta["random_weights"])
+
+
+class _HistConsumer(FrameConsumer):
+    def __init__(self) -> None:
+        self.parts: list[np.ndarray] = []
+
+    def consume(self, chunk: FrameChunk) -> None:
+        from vidreason.tools.shots.content import colour_histograms
+
+        self.parts.append(colour_histograms(chunk.frames).astype(np.float32))
+
+    def close(self) -> StageOutput:
+        return StageOutput(artefact=np.concatenate(self.parts) if self.parts else np.zeros((0, 0), np.float32))
+
+
+class HistogramsStage(Stage):
+    """Colour histograms of every table frame: the visual similarity the hierarchy uses without CLIP weights."""
+
+    name = "histograms"
+    version = "1"
+    requires = ("frames",)
+    frame_input: ClassVar[FrameInput] = "table"
+
+    def open(self, ctx: StageContext) -> FrameConsumer:
+        return _HistConsumer()
+
+    def save(self, artefact: np.ndarray, folder: Path) -> None:
+        np.save(folder / "histograms.npy", artefact)
+
+    def load(self, folder: Path) -> np.ndarray:
+        return np.load(folder / "histograms.npy")
+
+
+# ------------------------------------------------------------------------------------------------ hierarchy
+class GraphStage(Stage):
+    """The shot -> scene -> event -> video graph (scenes from visual similarity plus transcript continuity)."""
+
+    name = "graph"
+    version = "1"
+    requires = ("frames", "shots", "histograms")
+    uses = ("embeddings", "transcript")
+
+    def run(self, ctx: StageContext) -> StageOutput:
+        from vidreason.tools.hierarchy_build import build_graph
+
+        shots = ctx.artefact("shots")
+        emb = ctx.artefact("embeddings")
+        use_emb = emb is not None and not emb.random_weights and emb.vectors.ndim == 2
+        graph = build_graph(shots, ctx.info.duration, ctx.frame_times,
+                            embeddings=emb.vectors.astype(np.float32) if use_emb else None,
+                            histograms=None if use_emb else ctx.artefact("histograms"),
+                            transcript=ctx.artefact("transcript"))
+        reason = graph.meta.get("degraded")
+        return StageOutput(artefact=graph, status="degraded" if reason else "ok", reason=reason,
+                           models={"similarity": "embeddings" if use_emb else "histograms"},
+                           metrics={level: float(len(graph.nodes(level))) for level in ("event", "scene", "shot")})
+
+    def save(self, artefact: Any, folder: Path) -> None:
+        (folder / "graph.json").write_text(artefact.to_json())
+
+    def load(self, folder: Path) -> Any:
+        from vidreason.tools.hierarchy import VideoGraph
+
+        return VideoGraph.from_json((folder / "graph.json").read_text())

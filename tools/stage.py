@@ -74,6 +74,8 @@ class Stage(ABC):
     version: ClassVar[str] = "1"
     #: stages whose artefacts this one reads (their keys are part of this stage's key)
     requires: ClassVar[tuple[str, ...]] = ()
+    #: optional inputs: read when built; their keys are part of this stage's key when they are enabled
+    uses: ClassVar[tuple[str, ...]] = ()
     #: None for stages that do not look at pixels; "table" for frames of the sampled-frame table only;
     #: "analysis" for the (denser) analysis grid at ``settings.shot_fps``
     frame_input: ClassVar[Literal["table", "analysis"] | None] = None
@@ -104,7 +106,7 @@ class Stage(ABC):
             "stage": self.name,
             "version": self.version,
             "params": self.params(settings),
-            "deps": {d: dependency_keys.get(d, "") for d in self.requires},
+            "deps": {d: dependency_keys.get(d, "") for d in (*self.requires, *self.uses)},
         }
         blob = json.dumps(payload, sort_keys=True, default=str).encode()
         return hashlib.blake2b(blob, digest_size=6).hexdigest()
@@ -135,8 +137,11 @@ class JsonStage(Stage):
 STAGES: dict[str, str] = {
     "frames": "vidreason.tools.builtin_stages:FramesStage",
     "thumbnails": "vidreason.tools.builtin_stages:ThumbnailStage",
+    "histograms": "vidreason.tools.perception_stages:HistogramsStage",
+    "embeddings": "vidreason.tools.perception_stages:EmbeddingsStage",
     "shots": "vidreason.tools.perception_stages:ShotsStage",
     "transcript": "vidreason.tools.perception_stages:TranscriptStage",
+    "graph": "vidreason.tools.perception_stages:GraphStage",
 }
 
 _instances: dict[str, Stage] = {}
