@@ -48,7 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vidreason.agent.errors import VidreasonError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except VidreasonError as e:  # raised by argument converters such as resolve_video
+        print(f"vidreason: error: {e}", file=sys.stderr)
+        return 1
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.ERROR if args.quiet else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vidreason.agent.samples import resolve_video
 from vidreason.agent.settings import Settings
 
 
@@ -46,17 +47,21 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("index", help="index one or more videos (cached)",
                        description="Decode, segment, embed and transcribe videos into the cache.")
-    p.add_argument("videos", nargs="+", type=Path, metavar="VIDEO")
+    p.add_argument("videos", nargs="+", type=resolve_video, metavar="VIDEO",
+                   help="video files (or 'sample' for the packaged demo clip)")
     p.add_argument("--stages", help="comma-separated stages to build (plus what they need); default: all enabled")
     p.add_argument("--captions", action="store_true", help="also caption shots (needs a caption backend)")
     p.add_argument("--force", action="store_true", help="recompute even if cached")
     p.add_argument("--json", action="store_true", help="print one JSON object per video")
     p.add_argument("--no-progress", action="store_true")
     add_settings_args(p)
+    from vidreason.tools.distributed.cli import add_ray_args
+
+    add_ray_args(p)
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("info", help="streams, duration, what is indexed, provenance and the hierarchy")
-    p.add_argument("video", type=Path)
+    p.add_argument("video", type=resolve_video, help="a video file (or 'sample')")
     p.add_argument("--json", action="store_true")
     p.add_argument("--depth", type=int, default=3, help="levels of the hierarchy tree to print")
     add_settings_args(p)
@@ -100,6 +105,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.captions and settings.caption_backend == "none":
         settings = settings.override(caption_backend="transformers")
     stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
+    if getattr(args, "ray", None) is not None:
+        from vidreason.tools.distributed.cli import cmd_index_ray
+
+        return cmd_index_ray(args, settings, stages)
     failures = 0
     for video in args.videos:
         t0 = time.perf_counter()
