@@ -100,6 +100,9 @@ class Settings(BaseSettings):
 
     # On-screen text and captions
     ocr_enabled: bool | None = None
+    ocr_interval_s: float = Field(2.0, gt=0, le=600, description="seconds between frames read by OCR")
+    ocr_short_side: int = Field(720, ge=64, le=4096, description="short side of the frames OCR reads (px)")
+    ocr_min_score: float = Field(0.6, ge=0, le=1)
     caption_backend: Literal["none", "transformers", "litellm"] | None = None
     caption_model: str | None = None
     caption_max_new_tokens: int = Field(64, ge=1, le=2048)

@@ -15,7 +15,7 @@ import numpy as np
 
 from vidreason.agent.errors import ModelUnavailable
 from vidreason.agent.settings import Settings
-from vidreason.tools.schemas import FrameChunk, ShotBoundaries, Transcript
+from vidreason.tools.schemas import FrameChunk, OcrItem, ShotBoundaries, Transcript
 from vidreason.tools.stage import FrameConsumer, JsonStage, Stage, StageContext, StageOutput
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class ShotsStage(JsonStage):
     artefact_type = ShotBoundaries
 
     def params(self, settings: Settings) -> dict[str, Any]:
-        return {"detector": settings.shot_detector, "shot_fps": settings.shot_fps}
+        return {"detector": settings.shot_detector, "shot_fps": settings.shot_fps, "min_len": settings.shot_min_len}
 
     def open(self, ctx: StageContext) -> FrameConsumer:
         from vidreason.tools.shots import create_detector
@@ -58,11 +58,11 @@ class ShotsStage(JsonStage):
         name = s.shot_detector or "content"
         note = None
         try:
-            detector = create_detector(name, fps=s.shot_fps, device=s.device)
+            detector = create_detector(name, fps=s.shot_fps, device=s.device, min_shot_len=s.shot_min_len)
         except ModelUnavailable as e:
             note = f"{name} unavailable ({e}); used the content detector instead"
             log.warning(note)
-            detector = create_detector("content", fps=s.shot_fps)
+            detector = create_detector("content", fps=s.shot_fps, min_shot_len=s.shot_min_len)
         return _ShotConsumer(ctx, detector, note)
 
 
@@ -100,6 +100,41 @@ class TranscriptStage(JsonStage):
         transcript = transcriber.transcribe(ctx.path)
         return StageOutput(artefact=transcript, models={"asr": transcriber.model_id},
                            metrics={"segments": float(len(transcript.segments))})
+
+
+# ------------------------------------------------------------------------------------------------ OCR
+class OcrStage(JsonStage):
+    """On-screen text every ``ocr_interval_s`` seconds at OCR resolution (its own decode: the shared pass
+    decodes at analysis size, too small to read text), deduplicated across consecutive frames."""
+
+    name = "ocr"
+    version = "1"
+    requires = ("frames",)
+    artefact_type = OcrItem
+    artefact_is_list = True
+
+    def enabled(self, settings: Settings) -> bool:
+        return bool(settings.ocr_enabled)
+
+    def params(self, settings: Settings) -> dict[str, Any]:
+        return {"interval_s": settings.ocr_interval_s, "short_side": settings.ocr_short_side,
+                "min_score": settings.ocr_min_score, "engine": "rapidocr-onnxruntime/PP-OCRv4"}
+
+    def run(self, ctx: StageContext) -> StageOutput:
+        from vidreason.tools.ocr import run_ocr
+        from vidreason.tools.video import iter_frames
+
+        s = ctx.settings
+        index = ctx.index
+
+        def keyframes() -> Any:
+            for chunk in iter_frames(ctx.path, 1.0 / s.ocr_interval_s, short_side=s.ocr_short_side, chunk=4):
+                for frame, t in zip(chunk.frames, chunk.timestamps, strict=True):
+                    yield index.frame_at(float(t)), float(t), frame
+
+        items = run_ocr(keyframes(), min_score=s.ocr_min_score)
+        return StageOutput(artefact=items, models={"ocr": "rapidocr-onnxruntime/PP-OCRv4"},
+                           metrics={"items": float(len(items))})
 
 
 # ------------------------------------------------------------------------------------------------ visual

@@ -141,6 +141,7 @@ STAGES: dict[str, str] = {
     "embeddings": "vidreason.tools.perception_stages:EmbeddingsStage",
     "shots": "vidreason.tools.perception_stages:ShotsStage",
     "transcript": "vidreason.tools.perception_stages:TranscriptStage",
+    "ocr": "vidreason.tools.perception_stages:OcrStage",
     "graph": "vidreason.tools.perception_stages:GraphStage",
 }
 

@@ -45,26 +45,42 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
+def _memo_file(real: Path, cache_dir: Path) -> Path:
+    return cache_dir / "hashes" / (hashlib.sha1(str(real).encode()).hexdigest() + ".json")
+
+
+def _stamp(real: Path) -> dict[str, int]:
+    st = real.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
 def content_hash(path: Path, cache_dir: Path) -> str:
     """BLAKE2b of the file's bytes, memoised per (real path, size, mtime) under ``cache_dir/hashes``."""
+    known = memoized_content_hash(path, cache_dir)
+    if known is not None:
+        return known
     real = path.resolve()
-    st = real.stat()
-    memo = cache_dir / "hashes" / (hashlib.sha1(str(real).encode()).hexdigest() + ".json")
-    stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    if memo.exists():
-        try:
-            data = json.loads(memo.read_text())
-            if data.get("stamp") == stamp:
-                return str(data["hash"])
-        except (ValueError, KeyError):
-            pass
+    stamp = _stamp(real)
     h = hashlib.blake2b(digest_size=20)
     with open(real, "rb") as f:
         while block := f.read(_HASH_CHUNK):
             h.update(block)
     digest = h.hexdigest()
-    write_text_atomic(memo, json.dumps({"path": str(real), "stamp": stamp, "hash": digest}))
+    write_text_atomic(_memo_file(real, cache_dir), json.dumps({"path": str(real), "stamp": stamp, "hash": digest}))
     return digest
+
+
+def memoized_content_hash(path: Path, cache_dir: Path) -> str | None:
+    """The hash :func:`content_hash` memoised for ``path`` if still valid, without reading the file; ``None``
+    when the file was never hashed with this cache (so it cannot be indexed there yet) or has changed."""
+    try:
+        real = path.resolve()
+        data = json.loads(_memo_file(real, cache_dir).read_text())
+        if data.get("stamp") != _stamp(real) or "hash" not in data:
+            return None
+    except (OSError, ValueError):
+        return None
+    return str(data["hash"])
 
 
 @contextlib.contextmanager

@@ -1,0 +1,36 @@
+"""The repository root installs as the single namespace ``vidreason``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_package_folder_is_listed_in_pyproject() -> None:
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {"vidreason"}
+    for init in ROOT.rglob("__init__.py"):
+        rel = init.parent.relative_to(ROOT)
+        if rel.parts and rel.parts[0] in {"tests", "benchmarks", ".mypy", "build"} or ".egg-info" in str(rel):
+            continue
+        if rel.parts:
+            found.add("vidreason." + ".".join(rel.parts))
+    assert found == listed
+
+
+def test_namespace_imports_and_no_top_level_modules() -> None:
+    code = (
+        "import importlib.util, vidreason, vidreason.tools, vidreason.agent, vidreason.graphs, vidreason.evals\n"
+        "assert all(importlib.util.find_spec(n) is None for n in ('agent', 'tools', 'graphs', 'evals'))\n"
+        "import sys; assert 'torch' not in sys.modules and 'litellm' not in sys.modules, 'import must stay light'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd="/")
+
+
+def test_cli_entry_point_runs() -> None:
+    out = subprocess.run([sys.executable, "-m", "vidreason", "--help"], capture_output=True, text=True, cwd="/")
+    assert out.returncode == 0 and "index" in out.stdout and "ask" in out.stdout
