@@ -1,0 +1,218 @@
+"""``vidreason eval``: run a grounding benchmark, or build a needle-in-a-haystack video.
+
+The main CLI registers these with :func:`add_eval_parser` and calls ``args.func(args)`` (an exit code)::
+
+    vidreason eval DATASET --annotations FILE --videos DIR [--llm-output FILE] [--durations CSV]
+                   [--limit N] [--seed N] [--ood-pad SEC] [--workers N] [--out DIR] [--grounder MODULE:ATTR]
+    vidreason eval make-haystack --needles FILE [--clips DIR] --out DIR [--duration SEC] [--seed N] ...
+
+``DATASET`` is one of the registered names (or an alias); ``make-haystack`` is a sibling sub-command.
+Standalone: ``python -m vidreason.evals.cli eval ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vidreason.agent.errors import ConfigError, VidreasonError
+from vidreason.evals.datasets import ALIASES, DATASETS
+
+logger = logging.getLogger(__name__)
+
+#: ``factory(settings) -> Grounder`` used unless ``--grounder`` names another; provided by vidreason.agent.
+DEFAULT_GROUNDER = "vidreason.agent.eval_grounder:make_eval_grounder"
+HAYSTACK_COMMAND = "make-haystack"
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size {text!r} must look like 640x360") from None
+    return w, h
+
+
+def _add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--annotations", required=True, type=Path, help="annotation file of the dataset")
+    p.add_argument(
+        "--videos", required=True, type=Path, help="folder holding the videos (searched recursively)"
+    )
+    p.add_argument("--llm-output", type=Path, help="recorded LLM decompositions (TFVTG llm_outputs.json)")
+    p.add_argument(
+        "--durations", type=Path, help="durations CSV (id,length) for annotations without durations"
+    )
+    p.add_argument("--limit", type=int, help="evaluate only N queries (the first N, or a seeded sample)")
+    p.add_argument("--seed", type=int, help="with --limit: pick a seeded random subset")
+    p.add_argument(
+        "--ood-pad",
+        type=float,
+        default=0.0,
+        metavar="SEC",
+        help="out-of-distribution test: prepend SEC seconds of noise and shift the ground truth",
+    )
+    p.add_argument("--workers", type=int, default=1, help="videos processed in parallel (threads)")
+    p.add_argument("--out", type=Path, help="output folder (default ./vidreason-eval/DATASET); reruns resume")
+    p.add_argument(
+        "--grounder",
+        default=DEFAULT_GROUNDER,
+        metavar="MODULE:ATTR",
+        help="factory(settings) -> Grounder (default: the VideoReasoner grounder)",
+    )
+    p.set_defaults(func=run_eval_command)
+
+
+def _add_haystack_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--needles",
+        required=True,
+        type=Path,
+        help="JSON list of {clip, query, start, end} or a Charades-STA .txt (ids name clips in --clips)",
+    )
+    p.add_argument("--clips", type=Path, help="folder of the clips (default: the needles file's folder)")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--name", default="haystack", help="video id / file stem of the outputs")
+    p.add_argument(
+        "--duration", type=float, help="total length in seconds (default: clips x (1 + filler ratio))"
+    )
+    p.add_argument("--filler-ratio", type=float, default=2.0, help="filler seconds per clip second")
+    p.add_argument(
+        "--filler", choices=["color", "clips"], default="color", help="colour+silence, or other clips"
+    )
+    p.add_argument("--filler-clips", type=Path, help="folder of filler clips (with --filler clips)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=_size, default=(640, 360), help="WxH of the output (even numbers)")
+    p.add_argument("--fps", type=float, default=25.0)
+    p.add_argument("--sample-rate", type=int, default=16000)
+    p.add_argument("--color", default="black", help="background of colour filler and audio-only clips")
+    p.set_defaults(func=make_haystack_command)
+
+
+def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``eval`` (with one sub-command per dataset, plus ``make-haystack``) on ``subparsers``."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "eval",
+        help="run a grounding benchmark or build a haystack video",
+        description="Evaluate temporal grounding on a benchmark, or build a needle-in-a-haystack video.",
+    )
+    sub = parser.add_subparsers(
+        dest="eval_command",
+        metavar="{DATASET," + HAYSTACK_COMMAND + "}",
+        required=True,
+    )
+    for name in sorted(DATASETS):
+        aliases = sorted(a for a, target in ALIASES.items() if target == name)
+        sp = sub.add_parser(name, aliases=aliases, help=f"evaluate on {name}")
+        sp.set_defaults(eval_dataset=name)
+        _add_run_arguments(sp)
+    _add_haystack_arguments(sub.add_parser(HAYSTACK_COMMAND, help="join clips into one long annotated video"))
+    return parser
+
+
+def load_factory(target: str) -> Any:
+    module, sep, attr = target.partition(":")
+    if not sep:
+        raise ConfigError(f"--grounder {target!r} must look like 'package.module:factory'")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(
+            f"grounder factory {target!r} is not available ({e}); pass --grounder MODULE:ATTR"
+        ) from e
+
+
+def run_eval_command(args: argparse.Namespace, grounder: Any = None) -> int:
+    """Run ``vidreason eval DATASET``; ``grounder`` overrides ``--grounder`` (tests). Prints the summary."""
+    from vidreason.evals.datasets.base import require_file
+    from vidreason.evals.runner import EvalOptions, evaluate
+
+    dataset = args.eval_dataset
+    out = args.out or Path("vidreason-eval") / dataset
+    options = EvalOptions(
+        dataset=dataset,
+        annotations=str(args.annotations),
+        videos=str(args.videos),
+        out=str(out),
+        llm_output=str(args.llm_output) if args.llm_output else None,
+        durations_csv=str(args.durations) if args.durations else None,
+        limit=args.limit,
+        seed=args.seed,
+        ood_pad=args.ood_pad,
+        workers=args.workers,
+    )
+    require_file(args.annotations, "annotations")
+    if not Path(args.videos).is_dir():
+        raise ConfigError(f"--videos {str(args.videos)!r} is not a directory")
+    settings_dump = None
+    if grounder is None:
+        factory = load_factory(args.grounder)  # before Settings(), which may import torch
+        from vidreason.agent.settings import Settings
+
+        settings = Settings()
+        settings_dump = settings.model_dump(mode="json")
+        grounder = factory(settings)
+    report, paths, stats = evaluate(options, grounder, settings_dump=settings_dump)
+    m, t = report.metrics, report.timing
+    r1 = " / ".join(f"{m.recall[f'R@1,IoU={th:g}']:.2f}" for th in (0.3, 0.5, 0.7))
+    rtf = f"{t.realtime_factor:.2f}x realtime" if t.realtime_factor else "realtime n/a"
+    print(
+        f"{report.dataset}: {report.scored}/{report.selected} queries, R@1 IoU=0.3/0.5/0.7: {r1}, "
+        f"mIoU: {m.miou:.2f}  ({t.videos} videos, {t.video_s:.1f} s of video, index {t.index_s:.1f} s, "
+        f"query {t.query_s:.1f} s, {rtf})"
+    )
+    if stats.missing_videos:
+        print(f"skipped {stats.skipped_samples} queries: {len(stats.missing_videos)} video(s) not found")
+    print(f"report: {paths['markdown']}")
+    return 0
+
+
+def make_haystack_command(args: argparse.Namespace) -> int:
+    from vidreason.evals.datasets.locator import VIDEO_EXTENSIONS, VideoLocator
+    from vidreason.evals.haystack import AUDIO_EXTENSIONS, load_needles, make_haystack
+
+    fillers = None
+    if args.filler_clips:
+        fillers = VideoLocator(args.filler_clips, extensions=(*VIDEO_EXTENSIONS, *AUDIO_EXTENSIONS)).paths()
+    result = make_haystack(
+        load_needles(args.needles, args.clips),
+        args.out,
+        name=args.name,
+        total_duration=args.duration,
+        filler_ratio=args.filler_ratio,
+        filler=args.filler,
+        filler_clips=fillers,
+        seed=args.seed,
+        size=args.size,
+        fps=args.fps,
+        sample_rate=args.sample_rate,
+        color=args.color,
+    )
+    print(f"haystack: {result.video} ({result.duration:.1f} s, {len(result.queries)} queries)")
+    print(f"annotations: {result.annotations}  durations: {result.durations_csv}  sidecar: {result.sidecar}")
+    print(
+        f"evaluate with: vidreason eval haystack --annotations {result.annotations} "
+        f"--durations {result.durations_csv} --videos {Path(result.video).parent}"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Standalone entry point (``python -m vidreason.evals.cli eval ...``)."""
+    parser = argparse.ArgumentParser(prog="vidreason")
+    add_eval_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except VidreasonError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

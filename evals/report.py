@@ -1,0 +1,342 @@
+"""Benchmark report: metrics, timing, configuration and provenance as JSON + Markdown, and PNG plots.
+
+Every file is written atomically (a temporary file in the same folder, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import importlib.metadata
+import logging
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from vidreason.evals.datasets.base import GroundingSample
+from vidreason.evals.metrics import (
+    GroundingMetrics,
+    grounding_metrics,
+    hit_at_1,
+    iou_histogram_values,
+    moment_map,
+    recall_curve,
+    saliency_matrix,
+)
+from vidreason.evals.predictions import PredictionRecord
+
+logger = logging.getLogger(__name__)
+
+PACKAGES = (
+    "vidreason",
+    "numpy",
+    "torch",
+    "open_clip_torch",
+    "transformers",
+    "faster-whisper",
+    "ctranslate2",
+    "av",
+    "decord",
+    "langgraph",
+    "litellm",
+    "pydantic",
+    "matplotlib",
+)
+
+
+class Timing(BaseModel):
+    videos: int
+    video_s: float = Field(description="seconds of video (unpadded), each video counted once")
+    index_s: float
+    index_cache_hits: int
+    query_s: float
+    queries: int
+    mean_query_s: float
+    realtime_factor: float | None = Field(description="video seconds / (index + query seconds)")
+
+
+class EvalReport(BaseModel):
+    dataset: str
+    created: str
+    selected: int = Field(description="samples selected for this evaluation (after --limit)")
+    scored: int = Field(description="samples with a prediction record (errors included, as misses)")
+    errors: int
+    missing_videos: list[str]
+    skipped_samples: int
+    metrics: GroundingMetrics
+    moment_map: dict[str, float] = Field(description="QVHighlights-style MR-mAP (percent), IoU 0.5:0.05:0.95")
+    hit_at_1: float | None = Field(
+        None, description="HIT@1 (percent, 'Very Good' clips) when saliency GT exists"
+    )
+    hit_at_1_note: str | None = None
+    timing: Timing
+    config: dict[str, Any]
+    provenance: dict[str, Any]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def git_commit(repo: Path | None = None) -> str | None:
+    """``HEAD`` of the repository holding vidreason, or None (no git, no commits, not a checkout)."""
+    repo = repo or Path(__file__).resolve().parents[1]
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for n in names:
+        try:
+            out[n] = importlib.metadata.version(n)
+        except importlib.metadata.PackageNotFoundError:
+            out[n] = None
+    return out
+
+
+def provenance(files: dict[str, str | None], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Package versions, python/platform, git commit, command line, and sha256 of each input file."""
+    return {
+        "git_commit": git_commit(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "argv": list(sys.argv),
+        "packages": package_versions(),
+        "files": {
+            k: {"path": v, "sha256": file_sha256(v)} for k, v in files.items() if v and Path(v).is_file()
+        },
+        **(extra or {}),
+    }
+
+
+def _timing(records: Sequence[PredictionRecord]) -> Timing:
+    per_video: dict[str, PredictionRecord] = {}
+    for r in records:
+        per_video.setdefault(r.video_id, r)
+    video_s = sum((r.duration or 0.0) - r.ood_pad for r in per_video.values())
+    index_s = sum(r.index_s for r in per_video.values())
+    query_s = sum(r.query_s for r in records)
+    busy = index_s + query_s
+    return Timing(
+        videos=len(per_video),
+        video_s=video_s,
+        index_s=index_s,
+        index_cache_hits=sum(r.index_cache_hit for r in per_video.values()),
+        query_s=query_s,
+        queries=len(records),
+        mean_query_s=query_s / len(records) if records else 0.0,
+        realtime_factor=video_s / busy if busy > 0 else None,
+    )
+
+
+def _span_clip_scores(rec: PredictionRecord, n_clips: int, clip_len: float) -> list[float]:
+    """Per-clip saliency derived from ranked spans: the best score of a span covering the clip's centre."""
+    scores = [0.0] * n_clips
+    for s, e, c in rec.pred_spans:
+        for i in range(n_clips):
+            t = rec.ood_pad + (i + 0.5) * clip_len
+            if s <= t <= e:
+                scores[i] = max(scores[i], c)
+    return scores
+
+
+def build_report(
+    dataset: str,
+    samples: Sequence[GroundingSample],
+    records: dict[str, PredictionRecord],
+    *,
+    missing_videos: Sequence[str] = (),
+    config: dict[str, Any] | None = None,
+    provenance_info: dict[str, Any] | None = None,
+) -> EvalReport:
+    """Score the records of ``samples`` (samples without a record — missing videos — are left out)."""
+    recs = [records[s.sample_id] for s in samples if s.sample_id in records]
+    items = [r.to_item() for r in recs]
+    hit1: float | None = None
+    note = None
+    with_sal = [
+        (s, records[s.sample_id])
+        for s in samples
+        if s.sample_id in records and "saliency_scores" in s.extra and s.duration
+    ]
+    if with_sal:
+        gts = [
+            saliency_matrix(s.duration or 0.0, s.extra["relevant_clip_ids"], s.extra["saliency_scores"])
+            for s, _ in with_sal
+        ]
+        preds = [_span_clip_scores(r, len(g), 2.0) for (_, r), g in zip(with_sal, gts, strict=True)]
+        hit1 = hit_at_1(preds, gts, min_score=4)
+        note = "clip saliency derived from ranked span scores (the grounder gives no per-clip scores)"
+    missing = set(missing_videos)
+    return EvalReport(
+        dataset=dataset,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        selected=len(samples),
+        scored=len(recs),
+        errors=sum(r.status == "error" for r in recs),
+        missing_videos=sorted(missing),
+        skipped_samples=sum(1 for s in samples if s.video_id in missing),
+        metrics=grounding_metrics(items),
+        moment_map=moment_map(items),
+        hit_at_1=hit1,
+        hit_at_1_note=note,
+        timing=_timing(recs),
+        config=config or {},
+        provenance=provenance_info or {},
+    )
+
+
+def _metrics_row(name: str, m: GroundingMetrics) -> str:
+    return f"| {name} | {m.n} | " + " | ".join(f"{v:.2f}" for v in m.recall.values()) + f" | {m.miou:.2f} |"
+
+
+def render_markdown(report: EvalReport) -> str:
+    m = report.metrics
+    t = report.timing
+    lines = [
+        f"# vidreason eval: {report.dataset}",
+        "",
+        f"Created {report.created}. "
+        f"{report.scored} of {report.selected} selected queries scored; {report.errors} error(s); "
+        f"{report.skipped_samples} skipped (missing videos: {len(report.missing_videos)}).",
+        "",
+        "## Metrics (percent)",
+        "",
+        "| subset | n | " + " | ".join(m.recall) + " | mIoU |",
+        "|---|---|" + "---|" * (len(m.recall) + 1),
+        _metrics_row("all", m),
+    ]
+    lines += [_metrics_row(rel, sub) for rel, sub in m.per_relation.items()]
+    lines += [
+        "",
+        "MR-mAP (IoU 0.5:0.05:0.95): " + ", ".join(f"{k}: {v:.2f}" for k, v in report.moment_map.items()),
+    ]
+    if report.hit_at_1 is not None:
+        lines += [f"HIT@1 (Very Good): {report.hit_at_1:.2f} ({report.hit_at_1_note})"]
+    rtf = f"{t.realtime_factor:.2f}x" if t.realtime_factor is not None else "n/a"
+    lines += [
+        "",
+        "## Timing",
+        "",
+        "| videos | video s | index s | cache hits | query s | mean query s | realtime |",
+        "|---|---|---|---|---|---|---|",
+        f"| {t.videos} | {t.video_s:.1f} | {t.index_s:.2f} | {t.index_cache_hits} | {t.query_s:.2f} | "
+        f"{t.mean_query_s:.3f} | {rtf} |",
+        "",
+        "Realtime factor = video seconds / (index + query seconds); > 1 is faster than real time.",
+        "",
+        "## Plots",
+        "",
+        "![IoU histogram](iou_hist.png)",
+        "",
+        "![Recall vs IoU](recall_vs_iou.png)",
+        "",
+        "## Configuration and provenance",
+        "",
+        "See `report.json` (`config`, `provenance`).",
+        "",
+        f"- git commit: {report.provenance.get('git_commit')}",
+    ]
+    for name, f in report.provenance.get("files", {}).items():
+        lines.append(f"- {name}: `{f['path']}` sha256 {f['sha256'][:16]}…")
+    return "\n".join(lines) + "\n"
+
+
+def _save_plot(path: Path, draw: Callable[[Any], None]) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4), dpi=100)
+    FigureCanvasAgg(fig)  # Agg canvas: no GUI backend, pyplot state untouched
+    ax = fig.subplots()
+    draw(ax)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_plots(records: Sequence[PredictionRecord], out_dir: Path) -> list[Path]:
+    """``iou_hist.png`` (top-1 IoU distribution) and ``recall_vs_iou.png`` (R@1/R@5 vs threshold)."""
+    items = [r.to_item() for r in records]
+    ious = iou_histogram_values(items)
+
+    def hist(ax: Any) -> None:
+        ax.hist(ious, bins=20, range=(0, 1), color="#4C72B0", edgecolor="white")
+        ax.set_xlabel("top-1 IoU")
+        ax.set_ylabel("queries")
+        ax.set_title(f"Top-1 IoU ({len(ious)} queries)")
+
+    def curve(ax: Any) -> None:
+        for k in (1, 5):
+            ths, rec = recall_curve(items, k=k)
+            ax.plot(ths, rec, marker="o", markersize=3, label=f"R@{k}")
+        ax.set_xlabel("IoU threshold")
+        ax.set_ylabel("recall (%)")
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        ax.legend()
+
+    paths = [out_dir / "iou_hist.png", out_dir / "recall_vs_iou.png"]
+    _save_plot(paths[0], hist)
+    _save_plot(paths[1], curve)
+    return paths
+
+
+def write_report(
+    report: EvalReport, records: Sequence[PredictionRecord], out_dir: str | Path
+) -> dict[str, Path]:
+    """Write ``report.json``, ``report.md`` and the two plots into ``out_dir``; returns their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "report.json", "markdown": out / "report.md"}
+    atomic_write_text(paths["json"], report.model_dump_json(indent=2))
+    atomic_write_text(paths["markdown"], render_markdown(report))
+    hist, curve = write_plots(records, out)
+    paths["iou_hist"], paths["recall_vs_iou"] = hist, curve
+    logger.info("report written to %s", out)
+    return paths
