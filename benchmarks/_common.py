@@ -29,7 +29,7 @@ def make_long_video(minutes: float, *, width: int = 1280, height: int = 720, fps
     if not cycle.exists():
         inputs: list[str] = []
         for s in sources:
-            inputs += ["-f", "lavfi", "-i", f"{s}=size={width}x{height}:rate={fps}:duration=20"]
+            inputs += ["-f", "lavfi", "-t", "20", "-i", f"{s}=size={width}x{height}:rate={fps}"]
         n = len(sources)
         concat = "".join(f"[{i}:v]format=yuv420p,setsar=1[v{i}];" for i in range(n))
         concat += "".join(f"[v{i}]" for i in range(n)) + f"concat=n={n}:v=1:a=0[v]"

@@ -345,17 +345,31 @@ class ClipEmbedder:
 # ----------------------------------------------------------------------------------------------- factory
 
 
-def load_visual_encoder(settings: Settings) -> VisualTextEncoder:
-    """The encoder ``settings`` ask for (``visual_scorer``: ``clip`` or ``blip2``), loaded once."""
-    device = settings.torch_device
-    if settings.visual_scorer == "blip2":
-        from vidreason.tools.blip2 import load_blip2_scorer
+_UNAVAILABLE: dict[tuple[str, ...], ModelUnavailable] = {}
 
-        return load_blip2_scorer(
-            settings.blip2_model, device, settings.embed_batch_size, str(settings.cache_dir)
-        )
-    assert settings.clip_model is not None and settings.clip_pretrained is not None
-    return _clip_embedder(settings.clip_model, settings.clip_pretrained, device, settings.embed_batch_size)
+
+def load_visual_encoder(settings: Settings) -> VisualTextEncoder:
+    """The encoder ``settings`` ask for (``visual_scorer``: ``clip`` or ``blip2``), loaded once.
+
+    A failed load is remembered for the life of the process, so indexing many videos offline pays the hub's
+    retries once, not once per video."""
+    device = settings.torch_device
+    key = (settings.visual_scorer, settings.blip2_model, str(settings.clip_model), str(settings.clip_pretrained),
+           device)
+    if key in _UNAVAILABLE:
+        raise _UNAVAILABLE[key]
+    try:
+        if settings.visual_scorer == "blip2":
+            from vidreason.tools.blip2 import load_blip2_scorer
+
+            return load_blip2_scorer(
+                settings.blip2_model, device, settings.embed_batch_size, str(settings.cache_dir)
+            )
+        assert settings.clip_model is not None and settings.clip_pretrained is not None
+        return _clip_embedder(settings.clip_model, settings.clip_pretrained, device, settings.embed_batch_size)
+    except ModelUnavailable as e:
+        _UNAVAILABLE[key] = e
+        raise
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,0 +1,313 @@
+"""Per-channel similarity curves for a text on an index, and TFVTG grounding over their weighted mix.
+
+Channels (one value per frame of the index's frame table):
+
+* ``visual``: cosine of each frame's CLIP image embedding (the ``embeddings`` stage) with the text embedded by
+  the same open_clip model's text tower (loaded once per model, cached);
+* ``speech`` / ``ocr`` / ``caption``: text-matching scores (``tools.text_match``: sentence embeddings
+  fused with BM25) of transcript segments, OCR items and shot captions, spread over the frames each item
+  covers.
+
+A channel without data (stage skipped, no speech, ...) is left out and reported in ``Grounding.degraded``.
+The visual curve is min-max rescaled before mixing (its absolute level depends on the model); text scores are
+already in [0, 1] and mixed as they are. TFVTG's stride is defined for 3 fps, so it is scaled by ``fps / 3``;
+curves made only of text items are piecewise constant with exact item boundaries, so they use stride 1 (or
+``T / 400`` frames on long videos) to keep those boundaries, and are lifted to ``[TEXT_FLOOR, 1]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vidreason.agent.errors import ConfigError, InvalidQuestion
+from vidreason.agent.schemas import Grounding, ScoredSpan
+from vidreason.agent.settings import Settings
+from vidreason.tools.grounding import ground_query, mix_curves, spans_to_curve
+from vidreason.tools.index_view import artefact, text_items
+
+if TYPE_CHECKING:
+    from vidreason.tools.index import VideoIndex
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("visual", "speech", "ocr", "caption")
+#: weight of a channel the sub-event names / does not name
+NAMED_WEIGHT, OTHER_WEIGHT = 1.0, 0.25
+#: TFVTG's stride is for 3 fps sampling
+REFERENCE_FPS = 3.0
+#: text-only curves are mapped to [TEXT_FLOOR, 1]: TFVTG masks values <= 0.2 and its static score needs
+#: unmasked frames outside a window: without the floor a single matched line has no "outside" to compare with
+TEXT_FLOOR = 0.21
+#: items scoring at least this fraction of the best item are what a text-only span snaps to
+SNAP_FRACTION = 0.5
+
+
+_matchers: dict[tuple[str, str], Any] = {}
+
+
+def get_text_matcher(settings: Settings) -> Any:
+    """The text matcher for ``settings.text_embed_model`` (one per model and device per process)."""
+    from vidreason.tools.text_match import TextMatcher
+
+    key = (settings.text_embed_model, settings.device)
+    if key not in _matchers:
+        _matchers[key] = TextMatcher(settings)
+    return _matchers[key]
+
+
+def _text_encoder(settings: Settings, model: str, pretrained: str) -> Any:
+    """The text tower of the model that made the index's frame embeddings (cached by tools.embed)."""
+    from vidreason.tools.embed import load_visual_encoder
+
+    if (settings.clip_model, settings.clip_pretrained) != (model, pretrained):
+        settings = settings.override(clip_model=model, clip_pretrained=pretrained)
+    return load_visual_encoder(settings)
+
+
+def _embeddings(index: VideoIndex) -> tuple[np.ndarray, str, str] | None:
+    art = artefact(index, "embeddings")
+    if art is None:
+        return None
+    if isinstance(art, np.ndarray):
+        return art, str(index.settings.clip_model), str(index.settings.clip_pretrained)
+    vectors = getattr(art, "embeddings", None)
+    if vectors is None and isinstance(art, dict):
+        vectors = art.get("embeddings")
+    if vectors is None:
+        return None
+    model = getattr(art, "model", None) or (art.get("model") if isinstance(art, dict) else None)
+    pretrained = getattr(art, "pretrained", None) or (
+        art.get("pretrained") if isinstance(art, dict) else None
+    )
+    return (
+        np.asarray(vectors),
+        str(model or index.settings.clip_model),
+        str(pretrained or index.settings.clip_pretrained),
+    )
+
+
+def visual_curve(index: VideoIndex, text: str) -> np.ndarray | None:
+    """Cosine similarity of every table frame with ``text`` (None when the index has no frame embeddings)."""
+    emb = _embeddings(index)
+    if emb is None:
+        return None
+    vectors, model, pretrained = emb
+    encoder = _text_encoder(index.settings, model, pretrained)
+    q = np.asarray(encoder.encode_texts([text]), dtype=np.float32).reshape(-1)
+    q = q / (np.linalg.norm(q) or 1.0)
+    return np.asarray(vectors, dtype=np.float32) @ q
+
+
+class Grounder:
+    """Curves and TFVTG grounding for one index. Curves are cached per text."""
+
+    def __init__(self, index: VideoIndex, settings: Settings | None = None) -> None:
+        self.index = index
+        self.settings = settings or index.settings
+        self._curves: dict[tuple[str, str], np.ndarray | None] = {}
+        self._item_scores: dict[tuple[str, str], np.ndarray] = {}
+
+    # ---- channels -------------------------------------------------------------------------------
+    def available(self) -> dict[str, str | None]:
+        """Channel -> None when it has data, else the reason it is off."""
+        degraded = self.index.degraded
+        out: dict[str, str | None] = {}
+        out["visual"] = (
+            None
+            if _embeddings(self.index) is not None
+            else (f"visual: {degraded.get('embeddings', 'no frame embeddings in the index')}")
+        )
+        for ch, stage in (("speech", "transcript"), ("ocr", "ocr"), ("caption", "captions")):
+            if text_items(self.index, ch):  # type: ignore[arg-type]
+                out[ch] = None
+            else:
+                tr = artefact(self.index, "transcript") if ch == "speech" else None
+                why = getattr(tr, "reason", None) or degraded.get(stage) or f"no {stage} in the index"
+                out[ch] = f"{ch}: {why}"
+        return out
+
+    def channel_curve(self, channel: str, text: str) -> np.ndarray | None:
+        """One channel's curve for ``text`` (None when the channel has no data)."""
+        if channel not in CHANNELS:
+            raise ConfigError(f"unknown channel {channel!r}; allowed: {list(CHANNELS)}")
+        key = (channel, text)
+        if key not in self._curves:
+            if channel == "visual":
+                curve = visual_curve(self.index, text)
+            else:
+                items = text_items(self.index, channel)  # type: ignore[arg-type]
+                if not items:
+                    curve = None
+                else:
+                    matcher = get_text_matcher(self.settings)
+                    scores = np.clip(np.asarray(matcher.score(text, [it.text for it in items])), 0, None)
+                    self._item_scores[key] = scores
+                    curve = spans_to_curve(items, scores, self.index.frame_times)
+            self._curves[key] = curve
+        return self._curves[key]
+
+    def weights(self, channels: Sequence[str] | None) -> dict[str, float]:
+        """Mixing weight per available channel: channels the sub-event names get 1, the others 0.25."""
+        avail = [c for c, why in self.available().items() if why is None]
+        named = set(channels or CHANNELS)
+        if "ocr" in named:
+            named.add("caption")  # captions often transcribe on-screen text too
+        return {c: NAMED_WEIGHT if c in named else OTHER_WEIGHT for c in avail}
+
+    def curve(self, text: str, weights: Mapping[str, float]) -> np.ndarray:
+        """The weighted mix of ``text``'s channel curves (zeros when no channel has data)."""
+        parts, w = [], []
+        for ch, wt in weights.items():
+            c = self.channel_curve(ch, text)
+            if c is None or wt <= 0:
+                continue
+            if ch == "visual":
+                lo, hi = float(c.min()), float(c.max())
+                c = (c - lo) / (hi - lo) if hi > lo else np.zeros_like(c)
+            parts.append(c)
+            w.append(wt)
+        if not parts:
+            return np.zeros(len(self.index.frame_times), dtype=np.float32)
+        mixed = (
+            np.asarray(parts[0], dtype=np.float32)
+            if len(parts) == 1
+            else mix_curves(parts, w, normalize="none")
+        )
+        if weights.get("visual", 0) <= 0 or self.channel_curve("visual", text) is None:
+            # text-only: lift into TFVTG's unmasked range so frames outside a matched item count as "outside"
+            mixed = TEXT_FLOOR + (1.0 - TEXT_FLOOR) * np.clip(mixed, 0.0, 1.0)
+        return np.asarray(mixed, dtype=np.float32)
+
+    def strides(self, n_frames: int, weights: Mapping[str, float]) -> tuple[int, int]:
+        """(stride, max_stride) in frames for a curve of ``n_frames`` frames."""
+        if weights.get("visual", 0) > 0:
+            stride = max(1, round(self.settings.grounding_stride * self.settings.fps / REFERENCE_FPS))
+        else:
+            stride = max(1, math.ceil(n_frames / 400))
+        max_stride = max(stride, int(n_frames * self.settings.grounding_max_stride_factor))
+        return stride, max_stride
+
+    def snap(self, text: str, weights: Mapping[str, float], start: float, end: float) -> tuple[float, float]:
+        """Text-only spans snapped to the exact times of the matching items they cover (a frame-grid span
+        ``[5, 9]`` over a line spoken from 6.0 to 8.3 s becomes ``[6.0, 8.3]``)."""
+        hits: list[tuple[float, float]] = []
+        for ch in weights:
+            scores = self._item_scores.get((ch, text))
+            if ch == "visual" or scores is None or not len(scores):
+                continue
+            floor = max(0.1, SNAP_FRACTION * float(scores.max()))
+            for it, sc in zip(text_items(self.index, ch), scores, strict=False):  # type: ignore[arg-type]
+                inter = min(end, it.end) - max(start, it.start)
+                if sc >= floor and inter >= 0.5 * max(it.end - it.start, 1e-6):
+                    hits.append((it.start, it.end))
+        if not hits:
+            return start, end
+        return round(min(a for a, _ in hits), 3), round(max(b for _, b in hits), 3)
+
+    # ---- grounding ------------------------------------------------------------------------------
+    def ground(
+        self,
+        query: str,
+        decomposition: Mapping[str, Any] | None = None,
+        *,
+        channels: Sequence[str] | None = None,
+        window: tuple[float, float] | None = None,
+    ) -> Grounding:
+        """TFVTG ``ground_query`` on the mixed curve (inside ``window`` seconds when given)."""
+        query = query.strip()
+        if not query:
+            raise InvalidQuestion("the grounding query is empty")
+        if len(query) > self.settings.max_question_chars:
+            raise InvalidQuestion(
+                f"the query has {len(query)} characters; at most "
+                f"{self.settings.max_question_chars} are allowed"
+            )
+        avail = self.available()
+        weights = self.weights(channels)
+        degraded = [
+            why for ch, why in avail.items() if why is not None and (channels is None or ch in channels)
+        ]
+        times = self.index.frame_times
+        total = len(times)
+        dt = self.index.duration / total if total else 0.0
+        lo, hi = 0, total
+        if window is not None:
+            lo = int(np.searchsorted(times, window[0], side="left"))
+            hi = max(lo + 1, int(np.searchsorted(times, window[1], side="right")))
+            hi = min(hi, total)
+            lo = min(lo, max(hi - 1, 0))
+        n = hi - lo
+        spans: list[ScoredSpan] = []
+        source = "+".join(sorted(weights)) or "none"
+        if n >= 2 and weights:
+            stride, max_stride = self.strides(n, weights)
+            duration = n * dt if window is not None else self.index.duration
+            offset = lo * dt if window is not None else 0.0
+            triples = ground_query(
+                lambda t: self.curve(t, weights)[lo:hi], query, decomposition, duration, stride, max_stride
+            )
+            seen: set[tuple[float, float]] = set()
+            text_only = weights.get("visual", 0) <= 0 or self.channel_curve("visual", query) is None
+            for s, e, c in triples:
+                s2, e2 = round(offset + s, 3), round(offset + e, 3)
+                if text_only:
+                    s2, e2 = self.snap(query, weights, s2, e2)
+                if e2 <= s2 or (s2, e2) in seen:
+                    continue
+                seen.add((s2, e2))
+                spans.append(
+                    ScoredSpan(
+                        start=s2,
+                        end=min(e2, round(self.index.duration, 3) or e2),
+                        score=round(float(c), 4),
+                        source=f"tfvtg:{source}",
+                    )
+                )
+        elif not weights:
+            degraded.append("grounding: no channel has data for this index; no spans")
+        curves = {ch: self.channel_curve(ch, query) for ch in weights}
+        out_curves = {ch: [round(float(v), 4) for v in c[lo:hi]] for ch, c in curves.items() if c is not None}
+        if len(out_curves) > 1:
+            out_curves["mixed"] = [round(float(v), 4) for v in self.curve(query, weights)[lo:hi]]
+        return Grounding(
+            query=query,
+            spans=spans,
+            curve_times=[round(float(t), 3) for t in times[lo:hi]],
+            curves=out_curves,
+            degraded=degraded,
+        )
+
+
+_grounders: weakref.WeakKeyDictionary[Any, Grounder] = weakref.WeakKeyDictionary()
+
+
+def get_grounder(index: VideoIndex) -> Grounder:
+    """The grounder of ``index`` (one per index object, so curves are computed once)."""
+    try:
+        g = _grounders.get(index)
+        if g is None:
+            g = _grounders[index] = Grounder(index)
+        return g
+    except TypeError:
+        return Grounder(index)
+
+
+def ground_text(
+    index: VideoIndex,
+    query: str,
+    decomposition: Mapping[str, Any] | None = None,
+    *,
+    channels: Sequence[str] | None = None,
+    window: tuple[float, float] | None = None,
+) -> Grounding:
+    """Ground ``query`` on ``index``: ranked spans (best first), the curves used, the degraded channels."""
+    return get_grounder(index).ground(query, decomposition, channels=channels, window=window)
+
+
+__all__ = ["CHANNELS", "Grounder", "get_grounder", "get_text_matcher", "ground_text", "visual_curve"]

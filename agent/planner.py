@@ -1,0 +1,107 @@
+"""``make_plan``: the LLM planner when an LLM is configured, the offline parser otherwise or when the LLM
+fails.
+
+Which planner produced the plan, and why, is recorded on the plan (``planner``, ``planner_note``) and the LLM
+calls are returned for the trace. A fallback is a degraded mode: it is logged as a warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pydantic import BaseModel, Field
+
+from vidreason.agent.errors import LLMError, LLMNotConfigured
+from vidreason.agent.llm import LLMClient
+from vidreason.agent.planner_offline import MAX_SUB_EVENTS, parse_question
+from vidreason.agent.prompting import render_prompt
+from vidreason.agent.question import validate_question
+from vidreason.agent.schemas import Channel, LLMCall, Plan, PlanDraft
+from vidreason.agent.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class PlanResult(BaseModel):
+    """A plan plus how it was made."""
+
+    plan: Plan
+    llm_calls: list[LLMCall] = Field(default_factory=list)
+    fallback: bool = Field(False, description="an LLM was configured but its plan could not be used")
+    reason: str = Field(description="why this planner was used")
+
+
+def plan_with_llm(
+    question: str, client: LLMClient, *, channels: list[Channel] | None = None
+) -> tuple[Plan, LLMCall]:
+    """Ask the LLM for a ``PlanDraft`` (validated, repaired by retries) and wrap it into a ``Plan``."""
+    messages = render_prompt(
+        "plan",
+        question=question,
+        channels=list(channels or ["visual", "speech", "ocr"]),
+        max_sub_events=MAX_SUB_EVENTS,
+    )
+    draft, call = client.complete_structured(messages, PlanDraft, purpose="plan")
+    plan = Plan(
+        question=question, planner="llm", planner_note=f"planned by {client.model}", **draft.model_dump()
+    )
+    return plan, call
+
+
+def make_plan(
+    question: str,
+    settings: Settings,
+    client: LLMClient | None = None,
+    *,
+    channels: list[Channel] | None = None,
+) -> PlanResult:
+    """Validate ``question`` (``InvalidQuestion``), then plan it with ``client`` (or an ``LLMClient`` for
+    ``settings.llm``); without an LLM, or when the LLM fails (invalid output after retries, timeout, provider
+    error), the offline parser plans it and the reason is recorded."""
+    clean = validate_question(question, max_chars=settings.max_question_chars)
+    if client is None and settings.llm:
+        try:
+            client = LLMClient(settings)
+        except LLMError as e:
+            return _offline(clean, settings, f"LLM client unavailable ({e}); offline parser used", [], True)
+    if client is None:
+        return _offline(
+            clean, settings, "no LLM configured (VIDREASON_LLM unset); offline parser used", [], False
+        )
+    try:
+        plan, call = plan_with_llm(clean, client, channels=channels)
+    except LLMNotConfigured as e:
+        calls = [e.llm_call] if hasattr(e, "llm_call") else []
+        return _offline(clean, settings, f"LLM not usable ({e}); offline parser used", calls, True)
+    except LLMError as e:
+        calls = [e.llm_call] if hasattr(e, "llm_call") else []
+        reason = f"LLM planning failed ({type(e).__name__}: {e}); offline parser used"
+        return _offline(clean, settings, reason, calls, True)
+    return PlanResult(plan=plan, llm_calls=[call], reason=f"planned by LLM {client.model}")
+
+
+async def amake_plan(
+    question: str,
+    settings: Settings,
+    client: LLMClient | None = None,
+    *,
+    channels: list[Channel] | None = None,
+) -> PlanResult:
+    """Async ``make_plan`` (the LLM call runs in a worker thread)."""
+    return await asyncio.to_thread(make_plan, question, settings, client, channels=channels)
+
+
+def _offline(
+    question: str, settings: Settings, reason: str, calls: list[LLMCall], fallback: bool
+) -> PlanResult:
+    if fallback:
+        log.warning("planner degraded: %s", reason)
+    else:
+        log.info("%s", reason)
+    plan = parse_question(question, max_chars=settings.max_question_chars)
+    plan = plan.model_copy(update={"planner_note": reason})
+    return PlanResult(plan=plan, llm_calls=calls, fallback=fallback, reason=reason)
+
+
+__all__ = ["PlanResult", "amake_plan", "make_plan", "plan_with_llm"]
