@@ -29,6 +29,7 @@ from vidreason.agent.errors import ConfigError, InvalidQuestion
 from vidreason.agent.schemas import Grounding, ScoredSpan
 from vidreason.agent.settings import Settings
 from vidreason.tools.grounding import ground_query, mix_curves, spans_to_curve
+from vidreason.tools.grounding.ood import pad_curve
 from vidreason.tools.index_view import artefact, text_items
 
 if TYPE_CHECKING:
@@ -218,8 +219,13 @@ class Grounder:
         *,
         channels: Sequence[str] | None = None,
         window: tuple[float, float] | None = None,
+        ood_pad: float = 0.0,
+        ood_seed: int = 0,
     ) -> Grounding:
-        """TFVTG ``ground_query`` on the mixed curve (inside ``window`` seconds when given)."""
+        """TFVTG ``ground_query`` on the mixed curve (inside ``window`` seconds when given).
+
+        ``ood_pad`` (evaluation only): prepend that many seconds of seeded noise to every curve, as TFVTG's
+        out-of-distribution evaluation does; returned spans are then on the padded timeline."""
         query = query.strip()
         if not query:
             raise InvalidQuestion("the grounding query is empty")
@@ -249,22 +255,29 @@ class Grounder:
             stride, max_stride = self.strides(n, weights)
             duration = n * dt if window is not None else self.index.duration
             offset = lo * dt if window is not None else 0.0
-            triples = ground_query(
-                lambda t: self.curve(t, weights)[lo:hi], query, decomposition, duration, stride, max_stride
-            )
+            pad = ood_pad if window is None else 0.0
+
+            def score_text(t: str) -> np.ndarray:
+                c = self.curve(t, weights)[lo:hi]
+                return pad_curve(c, duration, pad, seed=ood_seed)[0] if pad > 0 else c
+
+            if pad > 0:
+                stride, max_stride = self.strides(len(score_text(query)), weights)
+            triples = ground_query(score_text, query, decomposition, duration + pad, stride, max_stride)
             seen: set[tuple[float, float]] = set()
             text_only = weights.get("visual", 0) <= 0 or self.channel_curve("visual", query) is None
             for s, e, c in triples:
-                s2, e2 = round(offset + s, 3), round(offset + e, 3)
+                s2, e2 = round(offset + s - pad, 3), round(offset + e - pad, 3)
                 if text_only:
                     s2, e2 = self.snap(query, weights, s2, e2)
+                s2, e2 = round(s2 + pad, 3), round(e2 + pad, 3)
                 if e2 <= s2 or (s2, e2) in seen:
                     continue
                 seen.add((s2, e2))
                 spans.append(
                     ScoredSpan(
                         start=s2,
-                        end=min(e2, round(self.index.duration, 3) or e2),
+                        end=min(e2, round(self.index.duration + pad, 3) or e2),
                         score=round(float(c), 4),
                         source=f"tfvtg:{source}",
                     )

@@ -67,6 +67,23 @@ class VerifyVars(_Vars):
 PROMPT_VARIABLES: dict[str, type[_Vars]] = {"plan": PlanVars, "answer": AnswerVars, "verify": VerifyVars}
 
 
+#: prompts whose variable models live with the tool that renders them, imported on first use
+_LAZY_VARIABLES: dict[str, str] = {
+    "caption": "vidreason.tools.caption:CaptionVars",
+    "summary": "vidreason.tools.summary:SummaryVars",
+}
+
+
+def variables_of(name: str) -> type[_Vars] | None:
+    """The registered variable model of prompt ``name`` (importing its tool's module if needed)."""
+    if name not in PROMPT_VARIABLES and name in _LAZY_VARIABLES:
+        import importlib
+
+        module, _, attr = _LAZY_VARIABLES[name].partition(":")
+        PROMPT_VARIABLES[name] = getattr(importlib.import_module(module), attr)
+    return PROMPT_VARIABLES.get(name)
+
+
 def register_prompt(name: str, variables: type[_Vars]) -> None:
     """Declare the typed variables of another template ``prompts/<name>.j2``."""
     PROMPT_VARIABLES[name] = variables
@@ -108,7 +125,8 @@ class Prompt:
 
     def render(self, **variables: Any) -> list[dict[str, str]]:
         """Validate ``variables`` against the prompt's model and render the ``system`` and ``user`` blocks."""
-        model = PROMPT_VARIABLES[self.name]
+        model = variables_of(self.name)
+        assert model is not None, f"prompt {self.name!r} lost its variable model"
         try:
             values = model(**variables)
         except ValidationError as e:
@@ -171,7 +189,7 @@ def load_prompt(name: str) -> Prompt:
     if meta.get("name") != name or "version" not in meta:
         raise ConfigError(f"prompt {name!r}: front matter must give 'name: {name}' and a version, got {meta}")
     declared = tuple(v.strip() for v in meta.get("variables", "").split(",") if v.strip())
-    model = PROMPT_VARIABLES.get(name)
+    model = variables_of(name)
     if model is None:
         raise ConfigError(f"prompt {name!r} has no registered variable model; call register_prompt()")
     if set(declared) != set(model.model_fields):

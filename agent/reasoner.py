@@ -105,11 +105,13 @@ class VideoReasoner:
         *,
         decomposition: dict[str, Any] | None = None,
         channels: list[str] | None = None,
+        ood_pad: float = 0.0,
     ) -> Grounding:
         """Ranked spans (best first) for ``query``, the curves used and the degraded channels.
 
         Without a ``decomposition`` the query is planned (LLM or offline parser) and a multi-event plan is
-        turned into a TFVTG decomposition; every channel with data is used unless ``channels`` narrows it."""
+        turned into a TFVTG decomposition; every channel with data is used unless ``channels`` narrows it.
+        ``ood_pad`` is for evaluations only (see ``Grounder.ground``)."""
         from vidreason.agent.plan_tfvtg import plan_to_tfvtg
         from vidreason.agent.planner import make_plan
 
@@ -121,7 +123,7 @@ class VideoReasoner:
             plan = result.plan
             if len(plan.sub_events) > 1:
                 decomposition = plan_to_tfvtg(plan)
-        g = get_grounder(index).ground(query, decomposition, channels=channels)
+        g = get_grounder(index).ground(query, decomposition, channels=channels, ood_pad=ood_pad)
         degraded = [f"{k}: {v}" for k, v in index.degraded.items()] + g.degraded
         return g.model_copy(update={"plan": plan, "degraded": list(dict.fromkeys(degraded))})
 

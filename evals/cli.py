@@ -13,6 +13,7 @@ Standalone: ``python -m vidreason.evals.cli eval ...``.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import sys
@@ -39,6 +40,11 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _add_run_arguments(p: argparse.ArgumentParser) -> None:
+    from vidreason.agent.cli_index import add_settings_args
+    from vidreason.tools.distributed.cli import add_ray_args
+
+    add_settings_args(p)
+    add_ray_args(p)
     p.add_argument("--annotations", required=True, type=Path, help="annotation file of the dataset")
     p.add_argument(
         "--videos", required=True, type=Path, help="folder holding the videos (searched recursively)"
@@ -149,14 +155,17 @@ def run_eval_command(args: argparse.Namespace, grounder: Any = None) -> int:
     if not Path(args.videos).is_dir():
         raise ConfigError(f"--videos {str(args.videos)!r} is not a directory")
     settings_dump = None
+    remote = None
     if grounder is None:
         factory = load_factory(args.grounder)  # before Settings(), which may import torch
-        from vidreason.agent.settings import Settings
+        from vidreason.agent.cli_index import settings_from_args
 
-        settings = Settings()
+        settings = settings_from_args(args)
         settings_dump = settings.model_dump(mode="json")
         grounder = factory(settings)
-    report, paths, stats = evaluate(options, grounder, settings_dump=settings_dump)
+        if getattr(args, "ray", None) is not None:
+            remote = _ray_runner(args, functools.partial(factory, settings))
+    report, paths, stats = evaluate(options, grounder, settings_dump=settings_dump, remote=remote)
     m, t = report.metrics, report.timing
     r1 = " / ".join(f"{m.recall[f'R@1,IoU={th:g}']:.2f}" for th in (0.3, 0.5, 0.7))
     rtf = f"{t.realtime_factor:.2f}x realtime" if t.realtime_factor else "realtime n/a"
@@ -169,6 +178,21 @@ def run_eval_command(args: argparse.Namespace, grounder: Any = None) -> int:
         print(f"skipped {stats.skipped_samples} queries: {len(stats.missing_videos)} video(s) not found")
     print(f"report: {paths['markdown']}")
     return 0
+
+
+def _ray_runner(args: argparse.Namespace, grounder_factory: Any) -> Any:
+    """Per-video eval jobs on a Ray cluster (one grounder per actor), for ``--ray``."""
+    from vidreason.tools.distributed.ray_eval import run_video_jobs_on_ray
+
+    def run(jobs: Any, store: Any, decompositions: Any, ood_pad: float, progress: Any) -> int:
+        return run_video_jobs_on_ray(
+            jobs, grounder_factory, store, decompositions=decompositions, ood_pad=ood_pad,
+            address=args.ray or None, num_workers=args.ray_workers, cpus_per_worker=args.ray_cpus_per_worker,
+            gpus_per_worker=args.ray_gpus_per_worker or 0.0, max_in_flight=args.max_in_flight,
+            max_retries=args.ray_retries, progress=progress,
+        )
+
+    return run
 
 
 def make_haystack_command(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -52,6 +52,12 @@ class Grounder(Protocol):
     def ground(
         self, video_path: Path, query: str, decomposition: dict[str, Any] | None
     ) -> list[tuple[float, float, float]]: ...
+
+
+#: ``(jobs, store, decompositions, ood_pad, progress) -> error count``: runs per-video jobs on other machines
+RemoteRunner = Callable[
+    [list[tuple[Path, list[GroundingSample]]], PredictionStore, Any, float, Callable[[int], Any]], int
+]
 
 
 class EvalOptions(BaseModel):
@@ -213,10 +219,12 @@ def run_predictions(
     decompositions: RecordedDecompositions | None = None,
     ood_pad: float = 0.0,
     workers: int = 1,
+    remote: RemoteRunner | None = None,
 ) -> tuple[PredictionStore, RunStats]:
     """Ground every sample not yet in ``out_dir/predictions.jsonl`` (errored ones are retried).
 
-    Missing videos are logged and skipped. Returns the closed store (all records) and this run's stats.
+    Missing videos are logged and skipped. ``remote`` runs the per-video jobs elsewhere (a Ray cluster) instead
+    of in local threads; records still land in the same store. Returns the closed store and this run's stats.
     """
     if ood_pad > 0 and not _accepts_ood_pad(grounder):
         raise ConfigError(
@@ -259,7 +267,9 @@ def run_predictions(
     errors = 0
     with store, tqdm(total=len(todo) - skipped, desc="eval", unit="query", disable=None) as bar:
         job = _VideoJob(grounder, store, decompositions, ood_pad, bar)
-        if workers <= 1:
+        if remote is not None:
+            errors += remote(jobs, store, decompositions, ood_pad, bar.update)
+        elif workers <= 1:
             for path, group in jobs:
                 errors += job(path, group)
         else:
@@ -283,6 +293,7 @@ def evaluate(
     grounder: Grounder,
     *,
     settings_dump: dict[str, Any] | None = None,
+    remote: RemoteRunner | None = None,
 ) -> tuple[Any, dict[str, Path], RunStats]:
     """Load the dataset, run (or resume) the predictions, and write the report into ``options.out``.
 
@@ -306,6 +317,7 @@ def evaluate(
         decompositions=decomp,
         ood_pad=options.ood_pad,
         workers=options.workers,
+        remote=remote,
     )
     describe = getattr(grounder, "describe", None)
     config = {

@@ -75,8 +75,9 @@ def artefact(index: VideoIndex, stage: str) -> Any:
 
 
 def _graph(index: VideoIndex) -> Any:
-    graph = getattr(index, "graph", None)
-    return graph if graph is not None else artefact(index, "graph")
+    """The most annotated hierarchy the index has: with captions and summaries when they were built."""
+    summarised = artefact(index, "summaries")
+    return summarised if summarised is not None else artefact(index, "graph")
 
 
 def hierarchy_nodes(index: VideoIndex) -> list[NodeInfo]:

@@ -143,6 +143,8 @@ STAGES: dict[str, str] = {
     "transcript": "vidreason.tools.perception_stages:TranscriptStage",
     "ocr": "vidreason.tools.perception_stages:OcrStage",
     "graph": "vidreason.tools.perception_stages:GraphStage",
+    "captions": "vidreason.tools.caption_stages:CaptionsStage",
+    "summaries": "vidreason.tools.caption_stages:SummariesStage",
 }
 
 _instances: dict[str, Stage] = {}

@@ -56,25 +56,35 @@ def _score_items(ctx: Context, items: list[TextItem], texts: list[str]) -> list[
     return best
 
 
-def _vlm_look(ctx: Context, frames: list[planner_tools.FrameRef], rec: StepRecorder) -> str | None:
-    """A caption of the target's keyframes by the configured VLM (None when none is configured)."""
+def _vlm_look(
+    ctx: Context, frames: list[planner_tools.FrameRef], rec: StepRecorder
+) -> tuple[str | None, list[int]]:
+    """The configured VLM's description of the target's keyframes, and the frame indices it cites.
+
+    Frames are sent with their frame-table index drawn on them (NumPro), so the VLM can name the frames it
+    describes; ``(None, [])`` when no VLM is configured or it fails."""
     if (ctx.settings.caption_backend or "none") == "none":
-        return None
-    paths = [f.thumbnail for f in frames if f.thumbnail]
-    if not paths:
+        return None, []
+    shown = [f for f in frames if f.thumbnail]
+    if not shown:
         rec.note("VLM look skipped: the index has no thumbnails for the target span", public=False)
-        return None
+        return None, []
     try:
         from PIL import Image
 
-        from vidreason.tools.caption import caption_prompt, load_captioner
+        from vidreason.tools.caption import caption_prompt, shared_captioner
+        from vidreason.tools.numpro import number_frames, numbering_instruction, parse_frame_citations
 
-        captioner = load_captioner(ctx.settings)
-        clip = [Image.open(p).convert("RGB") for p in paths]
-        return captioner.caption([clip], caption_prompt(n_frames=len(clip)))[0].strip() or None
+        captioner = shared_captioner(ctx.settings)
+        numbers = [f.frame_index for f in shown]
+        clip = number_frames([Image.open(str(f.thumbnail)).convert("RGB") for f in shown], numbers,
+                             [f.time for f in shown])
+        prompt = caption_prompt(n_frames=len(clip), numbered=True) + "\n" + numbering_instruction(numbers)
+        text = captioner.caption([clip], prompt)[0].strip() or None
+        return text, parse_frame_citations(text or "", allowed=numbers)
     except (ConfigError, ModelUnavailable, OSError) as e:
         rec.degrade(f"VLM look at the target span failed ({type(e).__name__}: {e})")
-        return None
+        return None, []
 
 
 def _inspect(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, Any]:
@@ -138,7 +148,8 @@ def _inspect(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, A
                     1.0,
                 )
     frames = rec.tool("frames", planner_tools.frames, (target["start"], target["end"]), n=KEYFRAMES)
-    look = _vlm_look(ctx, frames, rec)
+    look, cited = _vlm_look(ctx, frames, rec)
+    described = (set(cited) or {frames[0].frame_index}) if frames else set()
     for f in frames:
         items.append(
             Evidence(
@@ -149,7 +160,7 @@ def _inspect(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, A
                 frame_index=f.frame_index,
                 time=round(f.time, 3),
                 node_id=f.node_id,
-                text=look if look and f is frames[0] else None,
+                text=look if look and f.frame_index in described else None,
                 score=0.0,
                 source="frame",
             )
