@@ -62,47 +62,25 @@ def get_text_matcher(settings: Settings) -> Any:
     return _matchers[key]
 
 
-def _text_encoder(settings: Settings, model: str, pretrained: str) -> Any:
-    """The text tower of the model that made the index's frame embeddings (cached by tools.embed)."""
-    from vidreason.tools.embed import load_visual_encoder
-
-    if (settings.clip_model, settings.clip_pretrained) != (model, pretrained):
-        settings = settings.override(clip_model=model, clip_pretrained=pretrained)
-    return load_visual_encoder(settings)
-
-
-def _embeddings(index: VideoIndex) -> tuple[np.ndarray, str, str] | None:
+def _embeddings(index: VideoIndex) -> Any:
+    """The index's frame embeddings (``FrameEmbeddings``), or None when the visual channel is off."""
     art = artefact(index, "embeddings")
-    if art is None:
-        return None
-    if isinstance(art, np.ndarray):
-        return art, str(index.settings.clip_model), str(index.settings.clip_pretrained)
-    vectors = getattr(art, "embeddings", None)
-    if vectors is None and isinstance(art, dict):
-        vectors = art.get("embeddings")
-    if vectors is None:
-        return None
-    model = getattr(art, "model", None) or (art.get("model") if isinstance(art, dict) else None)
-    pretrained = getattr(art, "pretrained", None) or (
-        art.get("pretrained") if isinstance(art, dict) else None
-    )
-    return (
-        np.asarray(vectors),
-        str(model or index.settings.clip_model),
-        str(pretrained or index.settings.clip_pretrained),
-    )
+    return art if art is not None and len(getattr(art, "vectors", ())) else None
 
 
 def visual_curve(index: VideoIndex, text: str) -> np.ndarray | None:
-    """Cosine similarity of every table frame with ``text`` (None when the index has no frame embeddings)."""
+    """Similarity of every table frame with ``text`` (None when the index has no frame embeddings).
+
+    The text goes through the encoder the index's settings name, i.e. the one that embedded the frames (the
+    embeddings stage's cache key holds those settings); CLIP gives cosines, BLIP-2 the max over query tokens."""
+    from vidreason.tools.embed import load_visual_encoder
+
     emb = _embeddings(index)
     if emb is None:
         return None
-    vectors, model, pretrained = emb
-    encoder = _text_encoder(index.settings, model, pretrained)
-    q = np.asarray(encoder.encode_texts([text]), dtype=np.float32).reshape(-1)
-    q = q / (np.linalg.norm(q) or 1.0)
-    return np.asarray(vectors, dtype=np.float32) @ q
+    encoder = load_visual_encoder(index.settings)
+    q = np.asarray(encoder.encode_texts([text]), dtype=np.float32)[0]
+    return np.asarray(encoder.similarity(np.asarray(emb.vectors, dtype=np.float32), q), dtype=np.float32)
 
 
 class Grounder:

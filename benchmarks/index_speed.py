@@ -9,15 +9,12 @@ Each measurement runs in a fresh subprocess so peak RSS belongs to that measurem
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import make_long_video, peak_rss_mb, report  # noqa: E402
+from _common import index_in_subprocess, make_long_video, peak_rss_mb, report, run_json
 
 _DECODE = """
 import json, sys, time
@@ -31,27 +28,6 @@ wall = time.perf_counter() - t
 print(json.dumps({{"frames": n, "wall_s": wall, "peak_rss_mb": peak_rss_mb()}}))
 """
 
-_INDEX = """
-import json, sys, time
-sys.path.insert(0, {bench!r})
-from _common import peak_rss_mb
-from vidreason.agent.settings import Settings
-from vidreason.tools.index import VideoIndex
-s = Settings(profile="fast", device="cpu", cache_dir={cache!r}, **{extra})
-t = time.perf_counter()
-ix = VideoIndex.build({video!r}, s)
-wall = time.perf_counter() - t
-stages = {{k: {{"status": v.status, "wall_s": v.wall_s, "reason": v.reason}} for k, v in ix.manifest.stages.items()}}
-t = time.perf_counter(); VideoIndex.load({video!r}, s); hit = time.perf_counter() - t
-print(json.dumps({{"wall_s": wall, "decode_s": ix.manifest.decode_s, "stages": stages, "cache_hit_s": hit,
-                  "peak_rss_mb": peak_rss_mb()}}))
-"""
-
-
-def _run(code: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -59,8 +35,12 @@ def main() -> None:
     ap.add_argument("--video", type=Path, help="use this video instead of a generated one")
     ap.add_argument("--fps", type=float, default=1.0)
     ap.add_argument("--only-rss", action="store_true", help="only the index build (for long videos)")
-    ap.add_argument("--visual", choices=["off", "random"], default="random",
-                    help="ViT-B/32 with random weights (same cost as real ones) or no visual channel")
+    ap.add_argument(
+        "--visual",
+        choices=["off", "random"],
+        default="random",
+        help="ViT-B/32 with random weights (same cost as real ones) or no visual channel",
+    )
     args = ap.parse_args()
     t = time.perf_counter()
     video = args.video or make_long_video(args.minutes, speech=True)
@@ -72,15 +52,12 @@ def main() -> None:
     result: dict = {"video": str(video), "duration_s": duration, "generate_s": round(gen_s, 1)}
     if not args.only_rss:
         for decoder in ("pyav", "decord"):
-            d = _run(_DECODE.format(bench=bench, video=str(video), fps=args.fps, decoder=decoder))
+            d = run_json(_DECODE.format(bench=bench, video=str(video), fps=args.fps, decoder=decoder))
             d["realtime_factor"] = duration / d["wall_s"]
             d["frames_per_s"] = d["frames"] / d["wall_s"]
             result[f"decode_{decoder}"] = d
     extra = {"clip_pretrained": "random"} if args.visual == "random" else {"visual_enabled": False}
-    with tempfile.TemporaryDirectory() as cache:
-        d = _run(_INDEX.format(bench=bench, video=str(video), cache=cache, extra=extra))
-    d["realtime_factor"] = duration / d["wall_s"]
-    result["index_fast_profile"] = d
+    result["index_fast_profile"] = index_in_subprocess(video, duration, extra)
     result["bench_process_peak_rss_mb"] = peak_rss_mb()
     report(f"index_speed_{args.minutes:g}min", result)
 

@@ -184,6 +184,8 @@ class WhisperTranscriber:
         """Built from ``settings.asr_model``, ``asr_language``, ``asr_compute_type``, ``device``,
         ``cache_dir``."""
         assert settings.asr_model is not None
+        if options is None and settings.asr_beam_size is not None:
+            options = AsrOptions(beam_size=settings.asr_beam_size)
         return cls(
             settings.asr_model,
             device=settings.device,

@@ -16,14 +16,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from vidreason.agent.settings import Settings
-from vidreason.tools.caption import (
-    Captioner,
-    CaptionSet,
-    cache_key_parts,
-    shot_spans,
-    start_caption_run,
-    write_captions,
-)
+from vidreason.tools.caption import Captioner, CaptionSet, cache_key_parts
+from vidreason.tools.caption_run import shot_spans, start_caption_run, write_captions
 from vidreason.tools.stage import STAGES, JsonStage, Stage, StageContext, StageOutput
 
 log = logging.getLogger(__name__)

@@ -93,6 +93,29 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
+@functools.lru_cache(maxsize=1)
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU has native bf16 matrix instructions (AMX-BF16 or AVX512-BF16; read on Linux)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """``auto`` -> ``fp16`` on CUDA, ``bf16`` on a CPU with native bf16 instructions, else ``fp32``."""
+    if precision not in ("auto", "fp32", "bf16", "fp16"):
+        raise ConfigError(f"embed precision {precision!r} not allowed; use auto, fp32, bf16 or fp16")
+    if precision == "auto":
+        if device.startswith("cuda"):
+            return "fp16"
+        return "bf16" if cpu_supports_bf16() else "fp32"
+    if precision == "fp16" and not device.startswith("cuda"):
+        raise ConfigError("fp16 embeddings need a CUDA device; use bf16 or fp32 on the CPU")
+    return precision
+
+
 def preprocess_frames(
     frames: np.ndarray, size: int, mean: Sequence[float], std: Sequence[float], mode: str, device: str
 ) -> torch.Tensor:
@@ -266,8 +289,10 @@ class ClipEmbedder:
         batch_size: int = 32,
         text_cache_size: int = 4096,
         cache_dir: str | Path | None = None,
+        precision: str = "auto",
     ) -> None:
         self.device = resolve_device(device)
+        self.precision = resolve_precision(precision, self.device)
         self.model_name, self.pretrained = model_name, pretrained
         self.batch_size = batch_size
         self.random_weights = pretrained == RANDOM
@@ -278,6 +303,10 @@ class ClipEmbedder:
         self._model, self._tokenizer, pp = _load_open_clip(
             model_name, pretrained, self.device, str(cache_dir) if cache_dir else None
         )
+        if self.precision == "bf16":  # CPU: bf16 weights run on AMX / AVX512-BF16 kernels
+            import torch
+
+            self._model = self._model.to(torch.bfloat16)
         size = pp.get("size", 224)
         self.image_size = int(size if isinstance(size, int) else size[0])
         self._pp = pp
@@ -293,8 +322,8 @@ class ClipEmbedder:
 
         import torch
 
-        if self.device.startswith("cuda"):
-            return torch.autocast("cuda", dtype=torch.float16)
+        if self.device.startswith("cuda") and self.precision in ("fp16", "bf16"):
+            return torch.autocast("cuda", dtype=torch.float16 if self.precision == "fp16" else torch.bfloat16)
         return contextlib.nullcontext()
 
     def encode_images(self, frames: np.ndarray) -> np.ndarray:
@@ -315,6 +344,8 @@ class ClipEmbedder:
                     pp.get("resize_mode", "shortest"),
                     self.device,
                 )
+                if self.precision == "bf16" and not self.device.startswith("cuda"):
+                    x = x.to(torch.bfloat16)
                 out.append(self._model.encode_image(x).float().cpu().numpy())
         feats = np.concatenate(out).astype(np.float32)
         if self.dim == 0:
@@ -354,8 +385,13 @@ def load_visual_encoder(settings: Settings) -> VisualTextEncoder:
     A failed load is remembered for the life of the process, so indexing many videos offline pays the hub's
     retries once, not once per video."""
     device = settings.torch_device
-    key = (settings.visual_scorer, settings.blip2_model, str(settings.clip_model), str(settings.clip_pretrained),
-           device)
+    key = (
+        settings.visual_scorer,
+        settings.blip2_model,
+        str(settings.clip_model),
+        str(settings.clip_pretrained),
+        device,
+    )
     if key in _UNAVAILABLE:
         raise _UNAVAILABLE[key]
     try:
@@ -366,12 +402,18 @@ def load_visual_encoder(settings: Settings) -> VisualTextEncoder:
                 settings.blip2_model, device, settings.embed_batch_size, str(settings.cache_dir)
             )
         assert settings.clip_model is not None and settings.clip_pretrained is not None
-        return _clip_embedder(settings.clip_model, settings.clip_pretrained, device, settings.embed_batch_size)
+        return _clip_embedder(
+            settings.clip_model,
+            settings.clip_pretrained,
+            device,
+            settings.embed_batch_size,
+            settings.embed_precision,
+        )
     except ModelUnavailable as e:
         _UNAVAILABLE[key] = e
         raise
 
 
 @functools.lru_cache(maxsize=4)
-def _clip_embedder(model: str, pretrained: str, device: str, batch_size: int) -> ClipEmbedder:
-    return ClipEmbedder(model, pretrained, device, batch_size=batch_size)
+def _clip_embedder(model: str, pretrained: str, device: str, batch_size: int, precision: str) -> ClipEmbedder:
+    return ClipEmbedder(model, pretrained, device, batch_size=batch_size, precision=precision)

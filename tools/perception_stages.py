@@ -82,12 +82,13 @@ class TranscriptStage(JsonStage):
 
     def params(self, settings: Settings) -> dict[str, Any]:
         return {"model": settings.asr_model, "language": settings.asr_language,
-                "compute_type": settings.asr_compute_type}
+                "compute_type": settings.asr_compute_type, "beam_size": settings.asr_beam_size}
 
     def _transcriber(self, settings: Settings) -> Any:
         from vidreason.tools.asr import WhisperTranscriber
 
-        key = (settings.asr_model, settings.asr_language, settings.asr_compute_type, settings.device)
+        key = (settings.asr_model, settings.asr_language, settings.asr_compute_type, settings.asr_beam_size,
+               settings.device)
         if key not in self._transcribers:
             self._transcribers[key] = WhisperTranscriber.from_settings(settings)
         return self._transcribers[key]
@@ -164,7 +165,9 @@ class _EmbedConsumer(FrameConsumer):
         out = FrameEmbeddings(vectors, self.encoder.model_id, random)
         reason = "random weights (tests/benchmarks only): visual scores are meaningless" if random else None
         return StageOutput(artefact=out, status="degraded" if random else "ok", reason=reason,
-                           models={"visual": self.encoder.model_id}, metrics={"frames": float(len(vectors))})
+                           models={"visual": self.encoder.model_id,
+                                   "precision": str(getattr(self.encoder, "precision", "fp32"))},
+                           metrics={"frames": float(len(vectors))})
 
 
 class EmbeddingsStage(Stage):
@@ -181,7 +184,8 @@ class EmbeddingsStage(Stage):
     def params(self, settings: Settings) -> dict[str, Any]:
         if settings.visual_scorer == "blip2":
             return {"scorer": "blip2", "model": settings.blip2_model}
-        return {"scorer": "clip", "model": settings.clip_model, "pretrained": settings.clip_pretrained}
+        return {"scorer": "clip", "model": settings.clip_model, "pretrained": settings.clip_pretrained,
+                "precision": settings.embed_precision}
 
     def open(self, ctx: StageContext) -> FrameConsumer:
         from vidreason.tools.embed import load_visual_encoder

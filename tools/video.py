@@ -164,8 +164,11 @@ def _iter_pyav(
         stream = videos[0]
         stream.thread_type = "AUTO"
         native = _rate(stream.average_rate) or 25.0
-        if fps * 4 <= native:  # sparse table sampling: non-reference frames are never needed
+        if fps * 4 <= native:
+            # sparse sampling: non-reference frames are never needed, and the deblocking filter only polishes
+            # pixels that analysis-size frames average away (about 25% faster H.264 decoding)
             stream.codec_context.skip_frame = "NONREF"
+            stream.codec_context.options = {**stream.codec_context.options, "skip_loop_filter": "all"}
         w, h = target_size(stream.codec_context.width, stream.codec_context.height, short_side)
         tol = 0.5 / native
         table, extra = _Sampler(fps, tol), (_Sampler(extra_fps, tol) if extra_fps else None)
