@@ -1,0 +1,267 @@
+"""What the trace viewer may serve, and to whom.
+
+* Files: only the registered videos and files inside the cache's index folders. Clients never send a path
+  for file serving: they send a video id (derived server-side from the resolved path) or a frame number, the
+  server maps it to a path, resolves it (symlinks included) and checks that it lies inside an allowed root.
+* Videos become registered when they are found in a cache manifest (their recorded path) or when a user
+  registers, indexes or asks about them through the UI; a path is accepted only if it is a regular file that
+  probes as a video.
+* Requests: when bound to loopback, only loopback ``Host`` headers are answered (no DNS rebinding), and
+  state-changing requests from another origin are refused (no cross-site request forgery).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from vidreason.agent.errors import VideoOpenError
+
+log = logging.getLogger(__name__)
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SCAN_MAX_AGE_S = 2.0
+
+
+class PathNotAllowed(VideoOpenError):
+    """A file outside the allowed roots (or not a regular file) was asked for."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, brackets allowed) only reaches this machine."""
+    h = host.strip().strip("[]").lower()
+    if h in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(h).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str, port: int) -> str | None:
+    """The warning to print when the server is reachable from other machines (None on loopback)."""
+    if is_loopback(host):
+        return None
+    return (
+        f"WARNING: vidreason ui is bound to {host}:{port}, which other machines may reach. Anyone who can "
+        "connect can read your indexed videos and traces and run questions (LLM costs included). "
+        "Use --host 127.0.0.1 unless you mean it."
+    )
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` lies inside ``root`` once both are fully resolved (symlinks followed)."""
+    try:
+        path.resolve(strict=True).relative_to(root.resolve(strict=False))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def checked_file(path: Path, roots: list[Path]) -> Path:
+    """``path`` resolved, if it is a regular file inside one of ``roots``; else ``PathNotAllowed``."""
+    try:
+        real = path.resolve(strict=True)
+    except OSError as e:
+        raise PathNotAllowed(f"{path.name}: no such file") from e
+    if not real.is_file():
+        raise PathNotAllowed(f"{path.name}: not a regular file")
+    if not any(inside(real, r) for r in roots):
+        raise PathNotAllowed(f"{path.name}: outside the folders this viewer may serve")
+    return real
+
+
+def video_id(path: Path) -> str:
+    """The id a video is known by in URLs: a hash of its resolved path (never the path itself)."""
+    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+
+
+@dataclass
+class VideoEntry:
+    id: str
+    path: Path  # resolved
+    source: str  # "manifest" or "ui"
+
+
+class VideoRegistry:
+    """Videos the viewer may serve: id -> resolved path. Thread-safe."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = Path(cache_dir)
+        self._entries: dict[str, VideoEntry] = {}
+        self._verified: set[str] = set()
+        self._lock = threading.Lock()
+        self._scanned: tuple[float, list[tuple[VideoEntry, dict[str, Any]]]] | None = None
+
+    @property
+    def index_root(self) -> Path:
+        return self.cache_dir / "index"
+
+    def register(self, path: str | Path, *, source: str = "ui") -> VideoEntry:
+        """Register a video file the user named; ``VideoOpenError`` unless it is a regular file that probes
+        as a video."""
+        p = Path(path).expanduser()
+        try:
+            real = p.resolve(strict=True)
+        except OSError as e:
+            raise VideoOpenError(f"{str(path)!r}: no such file") from e
+        if not real.is_file():
+            raise VideoOpenError(f"{str(path)!r}: not a regular file")
+        self._verify(real)
+        entry = VideoEntry(id=video_id(real), path=real, source=source)
+        with self._lock:
+            self._entries.setdefault(entry.id, entry)
+            self._verified.add(entry.id)
+            return self._entries[entry.id]
+
+    def _verify(self, real: Path) -> None:
+        from vidreason.tools.video import probe
+
+        probe(real)  # raises VideoOpenError / NoVideoStream for anything that is not a video
+
+    def scan(self, max_age: float = SCAN_MAX_AGE_S) -> list[tuple[VideoEntry, dict[str, Any]]]:
+        """Every manifest in the cache (newest first) with its video entry; registers the recorded paths
+        that still exist (they are verified as videos before first being served). A scan younger than
+        ``max_age`` seconds is reused."""
+        with self._lock:
+            if self._scanned is not None and time.monotonic() - self._scanned[0] < max_age:
+                return list(self._scanned[1])
+        out: list[tuple[VideoEntry, dict[str, Any]]] = []
+        root = self.index_root
+        manifests = sorted(root.glob("*/manifest.json")) if root.is_dir() else []
+        for m in manifests:
+            if not inside(m, root):  # a symlinked index folder pointing elsewhere
+                log.warning("ignoring %s: it resolves outside the cache", m)
+                continue
+            try:
+                data = json.loads(m.read_text())
+                raw = Path(str(data["video"]["path"])).expanduser()
+                real = raw.resolve(strict=True)
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if not real.is_file():
+                continue
+            entry = VideoEntry(id=video_id(real), path=real, source="manifest")
+            with self._lock:
+                entry = self._entries.setdefault(entry.id, entry)
+            data["_root"] = m.parent
+            out.append((entry, data))
+        out.sort(key=lambda e: -float(e[1].get("updated") or 0))
+        with self._lock:
+            self._scanned = (time.monotonic(), out)
+        return list(out)
+
+    def entries(self) -> list[VideoEntry]:
+        with self._lock:
+            return list(self._entries.values())
+
+    def get(self, vid: str) -> VideoEntry | None:
+        with self._lock:
+            found = self._entries.get(vid)
+        if found is None:
+            self.scan(max_age=0)
+            with self._lock:
+                found = self._entries.get(vid)
+        return found
+
+    def by_path(self, path: str | Path | None) -> VideoEntry | None:
+        """The registered entry of a recorded path (e.g. a trace's video), if any."""
+        if not path:
+            return None
+        try:
+            vid = video_id(Path(path).expanduser())
+        except OSError:
+            return None
+        return self.get(vid)
+
+    def servable(self, vid: str) -> Path:
+        """The file of video ``vid`` to serve; ``PathNotAllowed`` for unknown ids or non-video files."""
+        entry = self.get(vid)
+        if entry is None:
+            raise PathNotAllowed(f"unknown video id {vid[:40]!r}")
+        if entry.id not in self._verified:
+            self._verify(entry.path)
+            with self._lock:
+                self._verified.add(entry.id)
+        return checked_file(entry.path, [entry.path.parent])
+
+
+class HostGuard:
+    """ASGI middleware: on a loopback bind, answer only loopback ``Host`` headers; refuse state-changing
+    requests whose ``Origin`` differs from the host they were sent to."""
+
+    def __init__(self, app: ASGIApp, *, loopback_only: bool) -> None:
+        self.app = app
+        self.loopback_only = loopback_only
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        host = request.headers.get("host", "")
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if self.loopback_only and not is_loopback(name):
+            response: Response = JSONResponse(
+                {"error": f"host {host!r} not allowed; this viewer only answers on loopback"}, status_code=400
+            )
+            await response(scope, receive, send_with_headers(send))
+            return
+        origin = request.headers.get("origin")
+        if request.method not in SAFE_METHODS and origin is not None:
+            origin_host = origin.split("://", 1)[-1].rstrip("/")
+            if origin_host != host:
+                response = JSONResponse({"error": f"cross-origin request from {origin!r} refused"}, 403)
+                await response(scope, receive, send_with_headers(send))
+                return
+        await self.app(scope, receive, send_with_headers(send))
+
+
+#: sent with every response: no inline or third-party scripts, no framing, no MIME sniffing
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; "
+        b"frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+def send_with_headers(send: Send) -> Send:
+    """``send`` that adds ``SECURITY_HEADERS`` to the response start."""
+
+    async def wrapped(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+        await send(message)
+
+    return wrapped
+
+
+__all__ = [
+    "SECURITY_HEADERS",
+    "HostGuard",
+    "PathNotAllowed",
+    "VideoEntry",
+    "VideoRegistry",
+    "checked_file",
+    "exposure_warning",
+    "inside",
+    "is_loopback",
+    "video_id",
+]
