@@ -23,7 +23,16 @@ _LAZY: dict[str, str] = {
     "ModelUnavailable": "vidreason.agent.errors",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "ModelUnavailable",
+    "NoAudioStream",
+    "Settings",
+    "VideoIndex",
+    "VideoOpenError",
+    "VideoReasoner",
+    "VidreasonError",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from vidreason.agent.errors import ModelUnavailable, NoAudioStream, VideoOpenError, VidreasonError

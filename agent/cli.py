@@ -73,8 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:
         if args.debug:
             raise
-        print(f"vidreason: unexpected error: {type(e).__name__}: {e} (rerun with --debug for a traceback)",
-              file=sys.stderr)
+        print(
+            f"vidreason: unexpected error: {type(e).__name__}: {e} (rerun with --debug for a traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

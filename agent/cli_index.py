@@ -21,8 +21,13 @@ def add_settings_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", choices=["auto", "cpu", "cuda"])
     g.add_argument("--cache-dir", type=Path, help="where indexes are stored")
     g.add_argument("--fps", type=float, dest="sample_fps", help="frame-table sampling rate")
-    g.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                   help="any other setting, e.g. --set clip_pretrained=random (repeatable)")
+    g.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other setting, e.g. --set clip_pretrained=random (repeatable)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -45,10 +50,18 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("index", help="index one or more videos (cached)",
-                       description="Decode, segment, embed and transcribe videos into the cache.")
-    p.add_argument("videos", nargs="+", type=resolve_video, metavar="VIDEO",
-                   help="video files (or 'sample' for the packaged demo clip)")
+    p = sub.add_parser(
+        "index",
+        help="index one or more videos (cached)",
+        description="Decode, segment, embed and transcribe videos into the cache.",
+    )
+    p.add_argument(
+        "videos",
+        nargs="+",
+        type=resolve_video,
+        metavar="VIDEO",
+        help="video files (or 'sample' for the packaged demo clip)",
+    )
     p.add_argument("--stages", help="comma-separated stages to build (plus what they need); default: all enabled")
     p.add_argument("--captions", action="store_true", help="also caption shots (needs a caption backend)")
     p.add_argument("--force", action="store_true", help="recompute even if cached")
@@ -162,12 +175,17 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=1, default=str))
         return 0
     v = info
-    print(f"{v.path}\n  container {v.container}, {v.size_bytes / 1e6:.1f} MB, {v.duration:.2f}s, "
-          f"{v.width}x{v.height} @ {v.fps:.3f} fps{' (variable frame rate)' if v.variable_frame_rate else ''}, "
-          f"{v.frame_count} frames")
+    print(
+        f"{v.path}\n  container {v.container}, {v.size_bytes / 1e6:.1f} MB, {v.duration:.2f}s, "
+        f"{v.width}x{v.height} @ {v.fps:.3f} fps{' (variable frame rate)' if v.variable_frame_rate else ''}, "
+        f"{v.frame_count} frames"
+    )
     for s in v.streams:
-        detail = f"{s.width}x{s.height} {s.fps or 0:.2f}fps" if s.kind == "video" else (
-            f"{s.sample_rate} Hz, {s.channels} ch" if s.kind == "audio" else "")
+        detail = (
+            f"{s.width}x{s.height} {s.fps or 0:.2f}fps"
+            if s.kind == "video"
+            else (f"{s.sample_rate} Hz, {s.channels} ch" if s.kind == "audio" else "")
+        )
         print(f"  stream {s.index}: {s.kind} {s.codec or '?'} {detail}")
     if "index_missing" in out:
         print(f"  not fully indexed: {out['index_missing']}")
@@ -192,8 +210,15 @@ def _cache_entries(settings: Settings) -> list[dict[str, Any]]:
         except ValueError:
             data = {}
         size = sum(f.stat().st_size for f in manifest.parent.rglob("*") if f.is_file())
-        entries.append({"root": str(manifest.parent), "video": data.get("video", {}).get("path"),
-                        "fps": data.get("fps"), "stages": sorted(data.get("stages", {})), "bytes": size})
+        entries.append(
+            {
+                "root": str(manifest.parent),
+                "video": data.get("video", {}).get("path"),
+                "fps": data.get("fps"),
+                "stages": sorted(data.get("stages", {})),
+                "bytes": size,
+            }
+        )
     return entries
 
 

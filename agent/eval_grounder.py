@@ -39,8 +39,12 @@ class ReasonerGrounder:
         return [(s.start, s.end, s.score) for s in g.spans]
 
     def describe(self) -> dict[str, Any]:
-        return {"grounder": "VideoReasoner.ground", "profile": self.settings.resolved_profile,
-                "llm": self.settings.llm, "visual_scorer": self.settings.visual_scorer}
+        return {
+            "grounder": "VideoReasoner.ground",
+            "profile": self.settings.resolved_profile,
+            "llm": self.settings.llm,
+            "visual_scorer": self.settings.visual_scorer,
+        }
 
 
 def make_eval_grounder(settings: Settings | None = None) -> ReasonerGrounder:

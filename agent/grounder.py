@@ -153,11 +153,7 @@ class Grounder:
             w.append(wt)
         if not parts:
             return np.zeros(len(self.index.frame_times), dtype=np.float32)
-        mixed = (
-            np.asarray(parts[0], dtype=np.float32)
-            if len(parts) == 1
-            else mix_curves(parts, w, normalize="none")
-        )
+        mixed = np.asarray(parts[0], dtype=np.float32) if len(parts) == 1 else mix_curves(parts, w, normalize="none")
         if weights.get("visual", 0) <= 0 or self.channel_curve("visual", text) is None:
             # text-only: lift into TFVTG's unmasked range so frames outside a matched item count as "outside"
             mixed = TEXT_FLOOR + (1.0 - TEXT_FLOOR) * np.clip(mixed, 0.0, 1.0)
@@ -209,14 +205,11 @@ class Grounder:
             raise InvalidQuestion("the grounding query is empty")
         if len(query) > self.settings.max_question_chars:
             raise InvalidQuestion(
-                f"the query has {len(query)} characters; at most "
-                f"{self.settings.max_question_chars} are allowed"
+                f"the query has {len(query)} characters; at most {self.settings.max_question_chars} are allowed"
             )
         avail = self.available()
         weights = self.weights(channels)
-        degraded = [
-            why for ch, why in avail.items() if why is not None and (channels is None or ch in channels)
-        ]
+        degraded = [why for ch, why in avail.items() if why is not None and (channels is None or ch in channels)]
         times = self.index.frame_times
         total = len(times)
         dt = self.index.duration / total if total else 0.0

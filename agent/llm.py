@@ -63,9 +63,7 @@ class LiteLLMTransport:
     """Calls ``litellm.completion``. ``mock_response`` (one reply or a list used in turn) and ``mock_timeout``
     use litellm's offline mock path, which works with real calls forbidden."""
 
-    def __init__(
-        self, *, mock_response: str | Sequence[str] | None = None, mock_timeout: bool = False
-    ) -> None:
+    def __init__(self, *, mock_response: str | Sequence[str] | None = None, mock_timeout: bool = False) -> None:
         if isinstance(mock_response, str):
             mock_response = [mock_response]
         self._mocks = list(mock_response) if mock_response is not None else None
@@ -166,9 +164,7 @@ class LLMClient:
                 )
             transport = LiteLLMTransport()
         if self.model.startswith("hosted_vllm/") and not settings.llm_api_base:
-            raise ConfigError(
-                f"model {self.model!r} needs VIDREASON_LLM_API_BASE (e.g. http://localhost:8000/v1)"
-            )
+            raise ConfigError(f"model {self.model!r} needs VIDREASON_LLM_API_BASE (e.g. http://localhost:8000/v1)")
         self.transport = transport
         self.retry_backoff_s = retry_backoff_s
         self.calls: list[LLMCall] = []
@@ -234,8 +230,7 @@ class LLMClient:
                 )
                 if call.attempts >= budget:
                     err = LLMOutputInvalid(
-                        f"{self.model} gave no valid {schema.__name__} in {call.attempts} attempt(s); "
-                        f"last error: {e}"
+                        f"{self.model} gave no valid {schema.__name__} in {call.attempts} attempt(s); last error: {e}"
                     )
                     self._finish(call, msgs, last_text, error=err)
                     raise err from e
@@ -289,9 +284,7 @@ class LLMClient:
         call.mocked = call.mocked or resp.mocked
         return resp
 
-    def _send_with_retries(
-        self, msgs: list[Message], fmt: dict[str, Any] | None, call: LLMCall
-    ) -> LLMResponse:
+    def _send_with_retries(self, msgs: list[Message], fmt: dict[str, Any] | None, call: LLMCall) -> LLMResponse:
         budget = self.settings.llm_max_retries + 1
         while True:
             try:
@@ -307,9 +300,7 @@ class LLMClient:
         if delay > 0:
             time.sleep(delay)
 
-    def _finish(
-        self, call: LLMCall, msgs: list[Message], text: str | None, *, error: Exception | None = None
-    ) -> None:
+    def _finish(self, call: LLMCall, msgs: list[Message], text: str | None, *, error: Exception | None = None) -> None:
         call.ok = error is None
         call.error = f"{type(error).__name__}: {error}" if error is not None else None
         if self.settings.llm_record_prompts:

@@ -65,9 +65,7 @@ def parse_structured(text: str, schema: type[T]) -> T:
                     return schema.model_validate(inner)
                 except ValidationError:
                     pass
-        raise LLMOutputInvalid(
-            f"the reply does not match {schema.__name__}: {_format_validation_error(e)}"
-        ) from e
+        raise LLMOutputInvalid(f"the reply does not match {schema.__name__}: {_format_validation_error(e)}") from e
 
 
 def json_schema_response_format(schema: type[BaseModel]) -> dict[str, Any]:

@@ -32,9 +32,7 @@ class PlanResult(BaseModel):
     reason: str = Field(description="why this planner was used")
 
 
-def plan_with_llm(
-    question: str, client: LLMClient, *, channels: list[Channel] | None = None
-) -> tuple[Plan, LLMCall]:
+def plan_with_llm(question: str, client: LLMClient, *, channels: list[Channel] | None = None) -> tuple[Plan, LLMCall]:
     """Ask the LLM for a ``PlanDraft`` (validated, repaired by retries) and wrap it into a ``Plan``."""
     messages = render_prompt(
         "plan",
@@ -43,9 +41,7 @@ def plan_with_llm(
         max_sub_events=MAX_SUB_EVENTS,
     )
     draft, call = client.complete_structured(messages, PlanDraft, purpose="plan")
-    plan = Plan(
-        question=question, planner="llm", planner_note=f"planned by {client.model}", **draft.model_dump()
-    )
+    plan = Plan(question=question, planner="llm", planner_note=f"planned by {client.model}", **draft.model_dump())
     return plan, call
 
 
@@ -66,9 +62,7 @@ def make_plan(
         except LLMError as e:
             return _offline(clean, settings, f"LLM client unavailable ({e}); offline parser used", [], True)
     if client is None:
-        return _offline(
-            clean, settings, "no LLM configured (VIDREASON_LLM unset); offline parser used", [], False
-        )
+        return _offline(clean, settings, "no LLM configured (VIDREASON_LLM unset); offline parser used", [], False)
     try:
         plan, call = plan_with_llm(clean, client, channels=channels)
     except LLMNotConfigured as e:
@@ -92,9 +86,7 @@ async def amake_plan(
     return await asyncio.to_thread(make_plan, question, settings, client, channels=channels)
 
 
-def _offline(
-    question: str, settings: Settings, reason: str, calls: list[LLMCall], fallback: bool
-) -> PlanResult:
+def _offline(question: str, settings: Settings, reason: str, calls: list[LLMCall], fallback: bool) -> PlanResult:
     if fallback:
         log.warning("planner degraded: %s", reason)
     else:

@@ -161,9 +161,7 @@ def split_actions(text: str, inherited_subject: str = "") -> tuple[list[Piece], 
     for attr in attrs:
         base = ing_base(attr) or attr
         head = _Head(0, "attr", base)
-        pieces.append(
-            Piece(f"{subject} {'are' if plural else 'is'} {attr}".strip(), _paraphrases(subject, head, []))
-        )
+        pieces.append(Piece(f"{subject} {'are' if plural else 'is'} {attr}".strip(), _paraphrases(subject, head, [])))
     for k, head in enumerate(heads):
         end = heads[k + 1].pos if k + 1 < len(heads) else len(tokens)
         if k + 1 < len(heads) and heads[k + 1].kind == "purpose":

@@ -172,9 +172,7 @@ def parse_question(question: str, *, max_chars: int = 2000, max_sub_events: int 
             occ = "all"
         generic = is_generic(text) and (len(draft.pieces) > 1 or qtype is QuestionType.SUMMARY)
         if i == draft.main and generic:
-            notes.append(
-                f"main clause {piece.text!r} is generic: the answer is about the span around the others"
-            )
+            notes.append(f"main clause {piece.text!r} is generic: the answer is about the span around the others")
             continue
         channels = channels_of(text)
         paraphrases = [occurrence_of(p)[0] for p in piece.paraphrases]
@@ -200,9 +198,7 @@ def parse_question(question: str, *, max_chars: int = 2000, max_sub_events: int 
         notes.append(f"kept the first {max_sub_events} of {len(events)} sub-events")
         events, keep = events[:max_sub_events], keep[:max_sub_events]
     pos = {old: f"e{n + 1}" for n, old in enumerate(keep)}
-    relations = [
-        Relation(kind=k, a=pos[a], b=pos[b]) for k, a, b in draft.rels if a in pos and b in pos and a != b
-    ]
+    relations = [Relation(kind=k, a=pos[a], b=pos[b]) for k, a, b in draft.rels if a in pos and b in pos and a != b]
     rewrite = restore_quotes(OCCURRENCE.sub("", body), quotes).strip()
     if rewrite and finite_base(rewrite.split()[0]):
         rewrite = "someone " + rewrite

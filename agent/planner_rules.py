@@ -62,9 +62,7 @@ SEQ = re.compile(
     r",\s*(?:and\s+)?(?:finally|lastly)\b,?|"
     r",\s*next\b,?)\s*"
 )
-ORDINAL_LEAD = re.compile(
-    r"^(?:first(?:ly)?|at first|second(?:ly)?|third(?:ly)?|next|finally|lastly|then),?\s+"
-)
+ORDINAL_LEAD = re.compile(r"^(?:first(?:ly)?|at first|second(?:ly)?|third(?:ly)?|next|finally|lastly|then),?\s+")
 NOT_AS = re.compile(r"\b(such|as well|same|dressed|known|so|just)\s*$")
 
 CONN_REL: dict[str, tuple[str, bool]] = {  # connective -> (relation kind of (main, sub), main comes first)

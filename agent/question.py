@@ -32,9 +32,7 @@ def validate_question(question: str, *, max_chars: int = 2000) -> str:
         raise InvalidQuestion("the question contains control characters; send plain text")
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
-        raise InvalidQuestion(
-            "the question is empty; ask something about the video, e.g. 'when does the door open?'"
-        )
+        raise InvalidQuestion("the question is empty; ask something about the video, e.g. 'when does the door open?'")
     if len(text) > max_chars:
         raise InvalidQuestion(f"the question has {len(text)} characters; at most {max_chars} are allowed")
     if not re.search(r"[^\W\d_]{2,}", text):
@@ -44,21 +42,14 @@ def validate_question(question: str, *, max_chars: int = 2000) -> str:
         m = pattern.search(low)
         if m:
             raise InvalidQuestion(
-                f"the question reads as instructions to the model ({m.group(0)!r}), "
-                "not as a question about the video"
+                f"the question reads as instructions to the model ({m.group(0)!r}), not as a question about the video"
             )
     return text
 
 
 def normalise(text: str) -> str:
     """Lowercase, straight quotes, no polite prefix, no trailing punctuation, no "in the video"."""
-    low = (
-        text.lower()
-        .replace("\u2019", "'")
-        .replace("\u2018", "'")
-        .replace("\u201c", '"')
-        .replace("\u201d", '"')
-    )
+    low = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
     low = _POLITE.sub("", low.strip())
     low = re.sub(r"[?!.\s]+$", "", low)
     # "what happens in the video" keeps its reference (summary questions)

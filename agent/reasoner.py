@@ -135,14 +135,10 @@ class VideoReasoner:
         decomposition: dict[str, Any] | None = None,
         channels: list[str] | None = None,
     ) -> Grounding:
-        return await asyncio.to_thread(
-            self.ground, path, query, decomposition=decomposition, channels=channels
-        )
+        return await asyncio.to_thread(self.ground, path, query, decomposition=decomposition, channels=channels)
 
     # ---- ask ------------------------------------------------------------------------------------
-    def _start(
-        self, path: str | Path, question: str
-    ) -> tuple[Context, InputState, RunnableConfig, VideoIndex]:
+    def _start(self, path: str | Path, question: str) -> tuple[Context, InputState, RunnableConfig, VideoIndex]:
         question = validate_question(question, max_chars=self.settings.max_question_chars)
         index = self.index(path)
         ctx = Context(settings=self.settings, index=index, llm=self.llm, grounder=get_grounder(index))

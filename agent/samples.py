@@ -24,6 +24,8 @@ def resolve_video(arg: str | Path) -> Path:
     try:
         import iscc_samples
     except ImportError as e:
-        raise VideoOpenError("the sample videos come with the 'iscc-samples' package: "
-                             "pip install 'vidreason[offline]' (or pass your own video file)") from e
+        raise VideoOpenError(
+            "the sample videos come with the 'iscc-samples' package: "
+            "pip install 'vidreason[offline]' (or pass your own video file)"
+        ) from e
     return Path(iscc_samples.__file__).parent / "files" / "video" / SAMPLES[name]

@@ -54,9 +54,7 @@ class SubEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(
-        pattern=r"^e[1-9][0-9]*$", description="e1, e2, ... in the order the events likely happen"
-    )
+    id: str = Field(pattern=r"^e[1-9][0-9]*$", description="e1, e2, ... in the order the events likely happen")
     description: str = Field(min_length=1, max_length=500, description="a single action or utterance")
     paraphrases: list[str] = Field(default_factory=list, max_length=8, description="other wordings")
     channels: list[Channel] = Field(
@@ -90,9 +88,7 @@ class Relation(BaseModel):
     @model_validator(mode="after")
     def _not_self(self) -> Relation:
         if self.a == self.b:
-            raise ValueError(
-                f"relation {self.kind!r} relates {self.a!r} to itself; relate two different sub-events"
-            )
+            raise ValueError(f"relation {self.kind!r} relates {self.a!r} to itself; relate two different sub-events")
         return self
 
 
@@ -114,9 +110,7 @@ class Target(BaseModel):
     def _arity(self) -> Target:
         need = {"video": (0, 0), "between": (2, 2), "union": (1, 64)}.get(self.kind, (1, 1))
         if not need[0] <= len(self.refs) <= need[1]:
-            raise ValueError(
-                f"target kind {self.kind!r} takes {need[0]}..{need[1]} sub-event ids, got {self.refs!r}"
-            )
+            raise ValueError(f"target kind {self.kind!r} takes {need[0]}..{need[1]} sub-event ids, got {self.refs!r}")
         return self
 
     def describe(self) -> str:
@@ -147,9 +141,7 @@ class PlanDraft(BaseModel):
         max_length=4,
         description="the whole question as 1-3 declarative search descriptions",
     )
-    reasoning: str = Field(
-        "", max_length=2000, description="one or two sentences on how the question was split"
-    )
+    reasoning: str = Field("", max_length=2000, description="one or two sentences on how the question was split")
 
     @model_validator(mode="after")
     def _consistent(self) -> PlanDraft:
@@ -162,9 +154,7 @@ class PlanDraft(BaseModel):
         for r in self.relations:
             missing = [x for x in (r.a, r.b) if x not in known]
             if missing:
-                raise ValueError(
-                    f"relation {r.kind}({r.a}, {r.b}) names unknown sub-event(s) {missing}; known: {ids}"
-                )
+                raise ValueError(f"relation {r.kind}({r.a}, {r.b}) names unknown sub-event(s) {missing}; known: {ids}")
         bad = [x for x in self.target.refs if x not in known]
         if bad:
             raise ValueError(f"target {self.target.kind!r} names unknown sub-event(s) {bad}; known: {ids}")
@@ -176,9 +166,7 @@ class Plan(PlanDraft):
 
     question: str = Field(min_length=1)
     planner: Literal["llm", "offline", "tfvtg"] = "offline"
-    planner_note: str | None = Field(
-        None, description="why this planner was used (e.g. the LLM fallback reason)"
-    )
+    planner_note: str | None = Field(None, description="why this planner was used (e.g. the LLM fallback reason)")
 
     def sub_event(self, event_id: str) -> SubEvent:
         for e in self.sub_events:
@@ -229,9 +217,7 @@ class LLMCall(BaseModel):
     attempts: int = 1
     ok: bool = True
     error: str | None = None
-    validation_errors: list[str] = Field(
-        default_factory=list, description="why earlier attempts were rejected"
-    )
+    validation_errors: list[str] = Field(default_factory=list, description="why earlier attempts were rejected")
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
@@ -390,6 +376,4 @@ class VerifyReport(BaseModel):
 
     checks: list[ClaimCheck] = Field(default_factory=list)
     answer_supported: bool
-    revised_text: str | None = Field(
-        None, description="the answer without unsupported claims, if any were dropped"
-    )
+    revised_text: str | None = Field(None, description="the answer without unsupported claims, if any were dropped")

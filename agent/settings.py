@@ -116,7 +116,10 @@ class Settings(BaseSettings):
     caption_batch_size: int = Field(4, ge=1, le=256, description="shots per VLM generate call")
     caption_max_frames: int = Field(4, ge=1, le=32, description="keyframes per shot sent to the VLM")
     caption_dedup_threshold: float = Field(
-        0.04, ge=0, le=1, description="mean abs grey difference (0..1) under which a frame is a near-duplicate"
+        0.04,
+        ge=0,
+        le=1,
+        description="mean abs grey difference (0..1) under which a frame is a near-duplicate",
     )
     summary_max_words: int = Field(80, ge=10, le=2000, description="word budget of each summary")
     summary_input_tokens: int = Field(1500, ge=100, le=100_000, description="input token budget per summary")

@@ -21,10 +21,8 @@ NARRATION = " ".join(
     for i, (adj, noun, verb, place, topic) in enumerate(
         zip(
             ["red", "small", "quiet", "old", "bright", "heavy", "young", "tall", "green", "tired"] * 3,
-            ["truck", "dog", "engineer", "printer", "camera", "boat", "pianist", "tree", "lamp", "runner"]
-            * 3,
-            ["stops", "waits", "speaks", "breaks", "records", "drifts", "plays", "sways", "flickers", "rests"]
-            * 3,
+            ["truck", "dog", "engineer", "printer", "camera", "boat", "pianist", "tree", "lamp", "runner"] * 3,
+            ["stops", "waits", "speaks", "breaks", "records", "drifts", "plays", "sways", "flickers", "rests"] * 3,
             [
                 "station",
                 "harbour",
@@ -185,9 +183,7 @@ def index_in_subprocess(video: Path, duration: float, settings: dict[str, Any]) 
     """Build a fast-profile index of ``video`` in a fresh process and cache; wall time, stages, peak RSS."""
     with tempfile.TemporaryDirectory() as cache:
         d = run_json(
-            _INDEX_BUILD.format(
-                bench=str(Path(__file__).parent), video=str(video), cache=cache, extra=settings
-            )
+            _INDEX_BUILD.format(bench=str(Path(__file__).parent), video=str(video), cache=cache, extra=settings)
         )
     d["realtime_factor"] = duration / d["wall_s"]
     for stage in d["stages"].values():

@@ -45,9 +45,7 @@ def bench_model(args: argparse.Namespace) -> dict[str, Any]:
     params = sum(p.numel() for p in captioner.model.parameters())
     rng = np.random.default_rng(0)
     h, w = args.frame_size
-    clips = [
-        list(rng.integers(0, 255, (args.frames_per_shot, h, w, 3), dtype=np.uint8)) for _ in range(args.shots)
-    ]
+    clips = [list(rng.integers(0, 255, (args.frames_per_shot, h, w, 3), dtype=np.uint8)) for _ in range(args.shots)]
     prompt = "Describe what is visible in one or two factual sentences."
     captioner.caption(clips[: args.batch_size], prompt)  # warm-up (kernels, allocator)
     if device == "cuda":

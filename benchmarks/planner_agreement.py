@@ -113,9 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     for a in RELATIONSHIPS:
         out.append(f"{a:>16}" + "".join(f"{res['confusion'][a][b]:>16}" for b in RELATIONSHIPS))
     for c, m in res["per_class"].items():
-        out.append(
-            f"{c:>16}: gold {m['gold']:4d} pred {m['pred']:4d} P {m['precision']:.3f} R {m['recall']:.3f}"
-        )
+        out.append(f"{c:>16}: gold {m['gold']:4d} pred {m['pred']:4d} P {m['precision']:.3f} R {m['recall']:.3f}")
     sv = res["split_vs_single"]
     out.append(f"split vs single: P {sv['precision']:.3f} R {sv['recall']:.3f}")
     out.append(

@@ -46,13 +46,9 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     add_settings_args(p)
     add_ray_args(p)
     p.add_argument("--annotations", required=True, type=Path, help="annotation file of the dataset")
-    p.add_argument(
-        "--videos", required=True, type=Path, help="folder holding the videos (searched recursively)"
-    )
+    p.add_argument("--videos", required=True, type=Path, help="folder holding the videos (searched recursively)")
     p.add_argument("--llm-output", type=Path, help="recorded LLM decompositions (TFVTG llm_outputs.json)")
-    p.add_argument(
-        "--durations", type=Path, help="durations CSV (id,length) for annotations without durations"
-    )
+    p.add_argument("--durations", type=Path, help="durations CSV (id,length) for annotations without durations")
     p.add_argument("--limit", type=int, help="evaluate only N queries (the first N, or a seeded sample)")
     p.add_argument("--seed", type=int, help="with --limit: pick a seeded random subset")
     p.add_argument(
@@ -83,13 +79,9 @@ def _add_haystack_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clips", type=Path, help="folder of the clips (default: the needles file's folder)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--name", default="haystack", help="video id / file stem of the outputs")
-    p.add_argument(
-        "--duration", type=float, help="total length in seconds (default: clips x (1 + filler ratio))"
-    )
+    p.add_argument("--duration", type=float, help="total length in seconds (default: clips x (1 + filler ratio))")
     p.add_argument("--filler-ratio", type=float, default=2.0, help="filler seconds per clip second")
-    p.add_argument(
-        "--filler", choices=["color", "clips"], default="color", help="colour+silence, or other clips"
-    )
+    p.add_argument("--filler", choices=["color", "clips"], default="color", help="colour+silence, or other clips")
     p.add_argument("--filler-clips", type=Path, help="folder of filler clips (with --filler clips)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=_size, default=(640, 360), help="WxH of the output (even numbers)")
@@ -127,9 +119,7 @@ def load_factory(target: str) -> Any:
     try:
         return getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as e:
-        raise ConfigError(
-            f"grounder factory {target!r} is not available ({e}); pass --grounder MODULE:ATTR"
-        ) from e
+        raise ConfigError(f"grounder factory {target!r} is not available ({e}); pass --grounder MODULE:ATTR") from e
 
 
 def run_eval_command(args: argparse.Namespace, grounder: Any = None) -> int:
@@ -186,10 +176,18 @@ def _ray_runner(args: argparse.Namespace, grounder_factory: Any) -> Any:
 
     def run(jobs: Any, store: Any, decompositions: Any, ood_pad: float, progress: Any) -> int:
         return run_video_jobs_on_ray(
-            jobs, grounder_factory, store, decompositions=decompositions, ood_pad=ood_pad,
-            address=args.ray or None, num_workers=args.ray_workers, cpus_per_worker=args.ray_cpus_per_worker,
-            gpus_per_worker=args.ray_gpus_per_worker or 0.0, max_in_flight=args.max_in_flight,
-            max_retries=args.ray_retries, progress=progress,
+            jobs,
+            grounder_factory,
+            store,
+            decompositions=decompositions,
+            ood_pad=ood_pad,
+            address=args.ray or None,
+            num_workers=args.ray_workers,
+            cpus_per_worker=args.ray_cpus_per_worker,
+            gpus_per_worker=args.ray_gpus_per_worker or 0.0,
+            max_in_flight=args.max_in_flight,
+            max_retries=args.ray_retries,
+            progress=progress,
         )
 
     return run

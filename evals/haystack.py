@@ -184,9 +184,7 @@ def make_haystack(
         d = info[n.clip].duration
         s, e = n.start or 0.0, d if n.end is None else n.end
         if not (0 <= s < e <= d + 0.05):
-            raise DatasetError(
-                f"needle {n.query!r}: span ({s}, {e}) is not inside clip {n.clip} (0..{d:.2f} s)"
-            )
+            raise DatasetError(f"needle {n.query!r}: span ({s}, {e}) is not inside clip {n.clip} (0..{d:.2f} s)")
     rng.shuffle(clips)
     clip_total = sum(info[c].duration for c in clips)
     filler_total = (total_duration - clip_total) if total_duration is not None else filler_ratio * clip_total
@@ -204,9 +202,7 @@ def make_haystack(
         inputs.append(args)
         return len(inputs) - 1
 
-    def add_segment(
-        kind: Literal["clip", "filler"], src: Path | None, seconds: float, media: MediaInfo | None
-    ):
+    def add_segment(kind: Literal["clip", "filler"], src: Path | None, seconds: float, media: MediaInfo | None):
         nonlocal t_frames
         frames = round(seconds * fps)
         if frames <= 0:
@@ -219,9 +215,7 @@ def make_haystack(
             chains.append(_video_chain(f"{vi}:v:0", frames, fps, size) + f"[v{k}]")
             ai = vi if media.has_audio else None
         else:
-            vi = add_input(
-                ["-f", "lavfi", "-i", f"color=c={color}:s={size[0]}x{size[1]}:r={fps}:d={dur + 1:.3f}"]
-            )
+            vi = add_input(["-f", "lavfi", "-i", f"color=c={color}:s={size[0]}x{size[1]}:r={fps}:d={dur + 1:.3f}"])
             chains.append(_video_chain(f"{vi}:v:0", frames, fps, size) + f"[v{k}]")
             ai = (
                 add_input(["-t", f"{dur + 1:.3f}", "-i", str(src)])
@@ -232,9 +226,7 @@ def make_haystack(
             ai = add_input(["-f", "lavfi", "-t", f"{dur:.3f}", "-i", f"anullsrc=r={sample_rate}:cl=stereo"])
         chains.append(_audio_chain(f"{ai}:a:0", round(dur * sample_rate), sample_rate) + f"[a{k}]")
         segments.append(
-            Segment(
-                kind=kind, source=str(src) if src else None, start=t_frames / fps, frames=frames, duration=dur
-            )
+            Segment(kind=kind, source=str(src) if src else None, start=t_frames / fps, frames=frames, duration=dur)
         )
         t_frames += frames
 
@@ -288,9 +280,7 @@ def make_haystack(
         "+faststart",
         str(tmp_video),
     ]
-    logger.info(
-        "building %s from %d clip(s) and %d filler segment(s)", video, len(clips), len(segments) - len(clips)
-    )
+    logger.info("building %s from %d clip(s) and %d filler segment(s)", video, len(clips), len(segments) - len(clips))
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tmp_video.unlink(missing_ok=True)

@@ -44,16 +44,12 @@ def iou_matrix(preds: Sequence[SpanLike], gts: Sequence[SpanLike]) -> np.ndarray
     """``[len(preds), len(gts)]`` IoUs (vectorised :func:`temporal_iou`)."""
     p = np.asarray([x[:2] for x in preds], dtype=float).reshape(-1, 2)
     g = np.asarray([x[:2] for x in gts], dtype=float).reshape(-1, 2)
-    inter = np.clip(
-        np.minimum(p[:, None, 1], g[None, :, 1]) - np.maximum(p[:, None, 0], g[None, :, 0]), 0, None
-    )
+    inter = np.clip(np.minimum(p[:, None, 1], g[None, :, 1]) - np.maximum(p[:, None, 0], g[None, :, 0]), 0, None)
     union = np.maximum(p[:, None, 1], g[None, :, 1]) - np.minimum(p[:, None, 0], g[None, :, 0])
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
-def best_ious(
-    preds: Sequence[SpanLike], gts: Sequence[SpanLike], duration: float | None = None
-) -> list[float]:
+def best_ious(preds: Sequence[SpanLike], gts: Sequence[SpanLike], duration: float | None = None) -> list[float]:
     """For each ranked prediction, its IoU with the best-matching ground-truth span (several GT windows)."""
     if not preds or not gts:
         return [0.0] * len(preds)
@@ -74,9 +70,7 @@ class GroundingMetrics(BaseModel):
     """R@k at IoU thresholds and mIoU (percent) over ``n`` queries."""
 
     n: int
-    recall: dict[str, float] = Field(
-        description='"R@1,IoU=0.5" -> percent of queries with a hit in the top k'
-    )
+    recall: dict[str, float] = Field(description='"R@1,IoU=0.5" -> percent of queries with a hit in the top k')
     miou: float = Field(description="mean IoU of the top-1 prediction, percent")
     per_relation: dict[str, GroundingMetrics] = Field(default_factory=dict)
 
@@ -225,9 +219,7 @@ def qa_accuracy(predictions: Sequence[Any], answers: Sequence[Any]) -> float:
     if not answers:
         return 0.0
     ok = sum(
-        1
-        for p, a in zip(predictions, answers, strict=True)
-        if p is not None and _norm_answer(p) == _norm_answer(a)
+        1 for p, a in zip(predictions, answers, strict=True) if p is not None and _norm_answer(p) == _norm_answer(a)
     )
     return 100.0 * ok / len(answers)
 
@@ -237,9 +229,7 @@ def iou_histogram_values(items: Sequence[GroundingItem]) -> list[float]:
     return [best_ious(it.preds[:1], it.gts, it.duration)[0] if it.preds else 0.0 for it in items]
 
 
-def recall_curve(
-    items: Sequence[GroundingItem], k: int = 1, steps: int = 21
-) -> tuple[list[float], list[float]]:
+def recall_curve(items: Sequence[GroundingItem], k: int = 1, steps: int = 21) -> tuple[list[float], list[float]]:
     """R@k (percent) at IoU thresholds ``0, 0.05, ..., 1`` for the recall-vs-threshold plot."""
     ious = [max(best_ious(it.preds[:k], it.gts, it.duration), default=0.0) for it in items]
     ths = [i / (steps - 1) for i in range(steps)]

@@ -27,15 +27,11 @@ class PredictionRecord(BaseModel):
     query: str
     duration: float | None = Field(None, description="seconds of the evaluated timeline (padding included)")
     gt_spans: list[tuple[float, float]]
-    pred_spans: list[tuple[float, float, float]] = Field(
-        default_factory=list, description="(start, end, score)"
-    )
+    pred_spans: list[tuple[float, float, float]] = Field(default_factory=list, description="(start, end, score)")
     relation: str | None = None
     top1_iou: float = 0.0
     ood_pad: float = 0.0
-    index_s: float = Field(
-        0.0, description="seconds spent indexing this record's video (same on all its records)"
-    )
+    index_s: float = Field(0.0, description="seconds spent indexing this record's video (same on all its records)")
     index_cache_hit: bool = False
     query_s: float = 0.0
     status: Literal["ok", "error"] = "ok"

@@ -72,9 +72,7 @@ class EvalReport(BaseModel):
     skipped_samples: int
     metrics: GroundingMetrics
     moment_map: dict[str, float] = Field(description="QVHighlights-style MR-mAP (percent), IoU 0.5:0.05:0.95")
-    hit_at_1: float | None = Field(
-        None, description="HIT@1 (percent, 'Very Good' clips) when saliency GT exists"
-    )
+    hit_at_1: float | None = Field(None, description="HIT@1 (percent, 'Very Good' clips) when saliency GT exists")
     hit_at_1_note: str | None = None
     timing: Timing
     config: dict[str, Any]
@@ -141,9 +139,7 @@ def provenance(files: dict[str, str | None], extra: dict[str, Any] | None = None
         "platform": platform.platform(),
         "argv": list(sys.argv),
         "packages": package_versions(),
-        "files": {
-            k: {"path": v, "sha256": file_sha256(v)} for k, v in files.items() if v and Path(v).is_file()
-        },
+        "files": {k: {"path": v, "sha256": file_sha256(v)} for k, v in files.items() if v and Path(v).is_file()},
         **(extra or {}),
     }
 
@@ -327,9 +323,7 @@ def write_plots(records: Sequence[PredictionRecord], out_dir: Path) -> list[Path
     return paths
 
 
-def write_report(
-    report: EvalReport, records: Sequence[PredictionRecord], out_dir: str | Path
-) -> dict[str, Path]:
+def write_report(report: EvalReport, records: Sequence[PredictionRecord], out_dir: str | Path) -> dict[str, Path]:
     """Write ``report.json``, ``report.md`` and the two plots into ``out_dir``; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -87,9 +87,7 @@ class RunStats(BaseModel):
     wall_s: float
 
 
-def select_samples(
-    samples: Sequence[GroundingSample], limit: int | None, seed: int | None
-) -> list[GroundingSample]:
+def select_samples(samples: Sequence[GroundingSample], limit: int | None, seed: int | None) -> list[GroundingSample]:
     """The first ``limit`` samples, or with ``seed`` a seeded random subset (dataset order kept)."""
     if limit is None or limit >= len(samples):
         return list(samples)
@@ -228,8 +226,7 @@ def run_predictions(
     """
     if ood_pad > 0 and not _accepts_ood_pad(grounder):
         raise ConfigError(
-            f"--ood-pad {ood_pad} needs a grounder whose ground() takes 'ood_pad'; "
-            f"{type(grounder).__name__} does not"
+            f"--ood-pad {ood_pad} needs a grounder whose ground() takes 'ood_pad'; {type(grounder).__name__} does not"
         )
     t_start = time.perf_counter()
     store = PredictionStore(Path(out_dir) / PREDICTIONS_FILE)
@@ -304,9 +301,7 @@ def evaluate(
 
     name = resolve_name(options.dataset)
     loader_opts: dict[str, Any] = {"durations_csv": options.durations_csv} if options.durations_csv else {}
-    samples = select_samples(
-        load_dataset(name, options.annotations, **loader_opts), options.limit, options.seed
-    )
+    samples = select_samples(load_dataset(name, options.annotations, **loader_opts), options.limit, options.seed)
     decomp = RecordedDecompositions.load(options.llm_output) if options.llm_output else None
     locator = VideoLocator(options.videos)
     store, stats = run_predictions(
@@ -335,12 +330,8 @@ def evaluate(
             "durations_csv": options.durations_csv,
         }
     )
-    all_missing = sorted(
-        set(stats.missing_videos) | {s.video_id for s in samples if s.sample_id not in store}
-    )
-    report = build_report(
-        name, samples, store.records, missing_videos=all_missing, config=config, provenance_info=prov
-    )
+    all_missing = sorted(set(stats.missing_videos) | {s.video_id for s in samples if s.sample_id not in store})
+    report = build_report(name, samples, store.records, missing_videos=all_missing, config=config, provenance_info=prov)
     records = [store.records[s.sample_id] for s in samples if s.sample_id in store]
     paths = write_report(report, records, options.out)
     return report, paths, stats

@@ -298,9 +298,7 @@ def video_duration(path: str | Path) -> float:
     return float(out.stdout.strip())
 
 
-def decode_frames(
-    path: str | Path, fps: float, *, short_side: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def decode_frames(path: str | Path, fps: float, *, short_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All frames sampled at ``fps`` as (uint8 [N, H, W, 3] RGB, float64 [N] seconds).
 
     Uses ``vidreason.tools.video.iter_frames`` when it exists, else PyAV (the first frame at or after each

@@ -52,9 +52,7 @@ def install_fast_matcher(settings: Any) -> None:
     grounder._matchers[(settings.text_embed_model, settings.device)] = TextMatcher(settings, dense=False)
 
 
-def speech_clip(
-    folder: Path, utterances: Sequence[tuple[float, str]] = UTTERANCES
-) -> tuple[Path, dict[str, Any]]:
+def speech_clip(folder: Path, utterances: Sequence[tuple[float, str]] = UTTERANCES) -> tuple[Path, dict[str, Any]]:
     """The generated clip and the true span of each utterance (from the synthesised word times)."""
     if not (has_ffmpeg() and has_espeak()):
         pytest.skip("ffmpeg and espeak-ng are needed to generate the speech clip")

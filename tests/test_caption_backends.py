@@ -14,8 +14,9 @@ from PIL import Image
 
 from vidreason.agent.llm import LiteLLMTransport, LLMRequest, ScriptedTransport
 from vidreason.agent.settings import Settings
-from vidreason.tools.caption import Captioner, caption_shots, shot_spans, write_captions
+from vidreason.tools.caption import Captioner
 from vidreason.tools.caption_litellm import LiteLLMCaptioner, image_data_url
+from vidreason.tools.caption_run import caption_shots, shot_spans, write_captions
 
 
 @pytest.fixture(scope="module")

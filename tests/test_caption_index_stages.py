@@ -39,9 +39,7 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_captions_and_summaries_in_the_index(
-    registered: RecordingCaptioner, video: Path, settings: Settings
-) -> None:
+def test_captions_and_summaries_in_the_index(registered: RecordingCaptioner, video: Path, settings: Settings) -> None:
     from vidreason.tools.index import VideoIndex
 
     s = settings.override(caption_backend="litellm", caption_model="fake-vlm", asr_enabled=False)
@@ -68,9 +66,7 @@ def test_captions_degraded_without_loadable_model(
     from vidreason.tools.stage import get_stage
 
     stage_registry.register_stage("captions", CaptionsStage)  # no injected captioner: load from settings
-    s = settings.override(
-        caption_backend="transformers", caption_model="nobody/no-such-vlm", asr_enabled=False
-    )
+    s = settings.override(caption_backend="transformers", caption_model="nobody/no-such-vlm", asr_enabled=False)
     index = VideoIndex.build(video, s, stages=["captions", "summaries"])
     st = index.status("captions")
     assert st is not None and st.status == "degraded" and "nobody/no-such-vlm" in (st.reason or "")

@@ -29,9 +29,7 @@ def test_busy_shot_spread_over_time() -> None:
     assert len(sel.indices) == 4
     assert sel.indices[0] == idx[0] and sel.indices[-1] == idx[-1]  # first and last moments included
     assert sel.indices == sorted(sel.indices)
-    assert all(
-        np.array_equal(f, frames[list(idx).index(i)]) for f, i in zip(sel.frames, sel.indices, strict=True)
-    )
+    assert all(np.array_equal(f, frames[list(idx).index(i)]) for f, i in zip(sel.frames, sel.indices, strict=True))
 
 
 def test_alternating_frames_are_not_duplicates_but_repeats_are() -> None:

@@ -10,14 +10,10 @@ from caption_helpers import SHOTS, RecordingCaptioner, chunked, make_graph, synt
 
 from vidreason.agent.errors import ConfigError
 from vidreason.agent.settings import Settings
-from vidreason.tools.caption import (
-    Captioner,
-    CaptionOptions,
+from vidreason.tools.caption import Captioner, CaptionOptions, cache_key_parts, caption_prompt, load_captioner
+from vidreason.tools.caption_run import (
     ShotCaptionRun,
-    cache_key_parts,
-    caption_prompt,
     caption_shots,
-    load_captioner,
     shot_spans,
     start_caption_run,
     write_captions,
@@ -74,9 +70,7 @@ def test_numbered_frames_and_gaps(cpu_settings: Settings) -> None:
 
 def test_captions_written_into_graph(cpu_settings: Settings) -> None:
     graph = make_graph()
-    result = caption_shots(
-        cpu_settings, shot_spans(graph), [synthetic_frames()], captioner=RecordingCaptioner()
-    )
+    result = caption_shots(cpu_settings, shot_spans(graph), [synthetic_frames()], captioner=RecordingCaptioner())
     assert write_captions(graph, result) == 4
     assert graph.node("shot:0000").caption == "1 frame(s), mean 120"
     assert graph.meta["captions"]["model"] == "fake-vlm"
@@ -116,12 +110,8 @@ def test_registry_errors(settings: Settings) -> None:
 def test_cache_key_parts(settings: Settings) -> None:
     off = cache_key_parts(settings.override(caption_backend="none"))
     assert off == {"backend": "none"}
-    a = cache_key_parts(
-        settings.override(caption_backend="transformers", caption_model="Qwen/Qwen2.5-VL-3B-Instruct")
-    )
-    b = cache_key_parts(
-        settings.override(caption_backend="transformers", caption_model="Qwen/Qwen2.5-VL-7B-Instruct")
-    )
+    a = cache_key_parts(settings.override(caption_backend="transformers", caption_model="Qwen/Qwen2.5-VL-3B-Instruct"))
+    b = cache_key_parts(settings.override(caption_backend="transformers", caption_model="Qwen/Qwen2.5-VL-7B-Instruct"))
     c = cache_key_parts(settings.override(caption_backend="litellm", caption_model="gpt-4o-mini"))
     assert a["model"] == "Qwen/Qwen2.5-VL-3B-Instruct" and a["prompt"] == "caption@1"
     assert a != b and "api_base" in c and "api_base" not in a

@@ -131,9 +131,7 @@ def test_tfvtg_layout_errors(tmp_path: Path) -> None:
 def test_qvhighlights_and_tacos_small(tmp_path: Path) -> None:
     q = tmp_path / "q.jsonl"
     q.write_text(
-        json.dumps(
-            {"qid": 7, "vid": "A_0_150", "query": "x", "duration": 150, "relevant_windows": [[0, 2], [4, 8]]}
-        )
+        json.dumps({"qid": 7, "vid": "A_0_150", "query": "x", "duration": 150, "relevant_windows": [[0, 2], [4, 8]]})
         + "\n"
     )
     (s,) = load_dataset("qvh", q)
@@ -142,17 +140,13 @@ def test_qvhighlights_and_tacos_small(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="no 'relevant_windows'"):
         load_dataset("qvhighlights", q)
     t = tmp_path / "t.json"
-    t.write_text(
-        json.dumps({"s1.avi": {"fps": 25, "num_frames": 250, "timestamps": [[25, 50]], "sentences": ["cut"]}})
-    )
+    t.write_text(json.dumps({"s1.avi": {"fps": 25, "num_frames": 250, "timestamps": [[25, 50]], "sentences": ["cut"]}}))
     (ts,) = load_dataset("tacos", t)
     assert (ts.video_id, ts.gt_spans, ts.duration) == ("s1", [(1.0, 2.0)], 10.0)
 
 
 def test_registry_lazy_names_and_did_you_mean(tmp_path: Path) -> None:
-    assert {"charades-sta", "activitynet-captions", "qvhighlights", "tacos", "haystack"} <= set(
-        available_datasets()
-    )
+    assert {"charades-sta", "activitynet-captions", "qvhighlights", "tacos", "haystack"} <= set(available_datasets())
     assert resolve_name("ANET") == "activitynet-captions"
     with pytest.raises(DatasetError, match="did you mean 'charades-sta'"):
         resolve_name("charades-st")
@@ -194,9 +188,7 @@ def test_video_locator(tmp_path: Path) -> None:
 def test_recorded_decompositions_small(tmp_path: Path) -> None:
     f = tmp_path / "llm.json"
     resp = {"relationship": "sequentially", "query_json": [{"sub_query_id": 0, "descriptions": ["a"]}]}
-    f.write_text(
-        json.dumps({"V": {"sentences": ["first. ", "second"], "response": [resp, "unparsable text"]}})
-    )
+    f.write_text(json.dumps({"V": {"sentences": ["first. ", "second"], "response": [resp, "unparsable text"]}}))
     rec = RecordedDecompositions.load(f)
     assert rec.get("V", 0) == resp and rec.relation("V", 0) == "sequential"
     assert rec.get("V", 1) is None and rec.relation("V", 1) == "single"  # unparsed -> single-query

@@ -38,9 +38,7 @@ def spoken_haystack(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     return {"dir": d / "hay", "ann": Path(r.annotations), "csv": Path(r.durations_csv), "out": d / "eval"}
 
 
-def test_end_to_end_eval_on_spoken_haystack(
-    spoken_haystack: dict[str, Path], capsys: pytest.CaptureFixture[str]
-):
+def test_end_to_end_eval_on_spoken_haystack(spoken_haystack: dict[str, Path], capsys: pytest.CaptureFixture[str]):
     parser = argparse.ArgumentParser(prog="vidreason")
     add_eval_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(
@@ -57,8 +55,9 @@ def test_end_to_end_eval_on_spoken_haystack(
             str(spoken_haystack["out"]),
         ]
     )
-    settings = Settings(profile="fast", device="cpu", cache_dir=spoken_haystack["out"].parent / "cache",
-                        visual_enabled=False)
+    settings = Settings(
+        profile="fast", device="cpu", cache_dir=spoken_haystack["out"].parent / "cache", visual_enabled=False
+    )
     assert run_eval_command(args, grounder=make_eval_grounder(settings)) == 0
     printed = capsys.readouterr().out
     assert "R@1 IoU=0.3/0.5/0.7" in printed and "realtime" in printed

@@ -95,9 +95,7 @@ def test_haystack_times_are_exact_and_seeded(tmp_path: Path) -> None:
     assert rgb[centre] > 200 and rgb[centre + 1] < 60 and rgb[0] < 30
     # Annotations: Charades-STA text + durations CSV + TFVTG json, all loadable.
     txt = load_dataset("haystack", r.annotations, durations_csv=r.durations_csv)
-    assert [(s.query, s.gt_spans[0]) for s in txt] == [
-        (n, pytest.approx((s, e), abs=0.006)) for n, s, e in r.queries
-    ]
+    assert [(s.query, s.gt_spans[0]) for s in txt] == [(n, pytest.approx((s, e), abs=0.006)) for n, s, e in r.queries]
     assert txt[0].duration == pytest.approx(r.duration)
     js = load_dataset("charades-sta", r.sidecar)
     assert js[0].duration == pytest.approx(r.duration, abs=1e-3)
@@ -165,9 +163,7 @@ def test_cli_make_haystack_with_clip_filler(tmp_path: Path, capsys: pytest.Captu
     assert "vidreason eval haystack --annotations" in capsys.readouterr().out
     meta = json.loads((tmp_path / "o" / "hs1.json").read_text())["hs1"]
     assert meta["duration"] == pytest.approx(6.0, abs=0.11)
-    assert {s["source"] for s in meta["haystack"]["segments"] if s["kind"] == "filler"} == {
-        str(fill / "blue.mp4")
-    }
+    assert {s["source"] for s in meta["haystack"]["segments"] if s["kind"] == "filler"} == {str(fill / "blue.mp4")}
     assert probe_media(tmp_path / "o" / "hs1.mp4").duration == pytest.approx(6.0, abs=0.11)
 
 

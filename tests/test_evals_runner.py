@@ -150,9 +150,7 @@ def test_store_rejects_corruption_before_the_last_line(tmp_path: Path) -> None:
     p = tmp_path / "predictions.jsonl"
     p.write_text(
         "garbage\n"
-        + PredictionRecord(
-            sample_id="a", video_id="v", video_path="v", query="q", gt_spans=[(0, 1)]
-        ).model_dump_json()
+        + PredictionRecord(sample_id="a", video_id="v", video_path="v", query="q", gt_spans=[(0, 1)]).model_dump_json()
         + "\n"
     )
     with pytest.raises(Exception, match="corrupt prediction record"):
@@ -172,11 +170,7 @@ def test_ood_padding_shifts_ground_truth(bench: dict[str, Path]) -> None:
     report, _, _ = evaluate(_options(bench, ood_pad=10.0), TableGrounder(TABLE))
     recs = [json.loads(x) for x in (bench["out"] / "predictions.jsonl").read_text().splitlines()]
     r0 = next(r for r in recs if r["sample_id"] == "V1#0")
-    assert (
-        r0["gt_spans"] == [[10.0, 20.0]]
-        and r0["duration"] == 40.0
-        and r0["pred_spans"][0][:2] == [10.0, 20.0]
-    )
+    assert r0["gt_spans"] == [[10.0, 20.0]] and r0["duration"] == 40.0 and r0["pred_spans"][0][:2] == [10.0, 20.0]
     assert report.metrics.recall["R@1,IoU=0.5"] == 75.0
     assert report.timing.video_s == 60.0  # padding is not video
 
@@ -208,9 +202,7 @@ def test_workers_limit_and_seed(bench: dict[str, Path], tmp_path: Path) -> None:
     assert g2.calls == ["alpha"] and len(store) == 1 and stats.evaluated_now == 1
 
 
-def test_cli_runs_with_an_injected_grounder(
-    bench: dict[str, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_runs_with_an_injected_grounder(bench: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
     from vidreason.evals.cli import add_eval_parser, run_eval_command

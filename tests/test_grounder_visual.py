@@ -19,8 +19,15 @@ def visual_index(tmp_path_factory: pytest.TempPathFactory) -> VideoIndex:
     d = tmp_path_factory.mktemp("visual")
     video = d / "cuts.mp4"
     make_cut_video(video, [("red", 3.0), ("testsrc2", 3.0), ("blue", 3.0)], fps=10)
-    settings = Settings(profile="fast", device="cpu", cache_dir=d / "cache", sample_fps=2.0,
-                        clip_model=TINY_CLIP_NAME, clip_pretrained="random", asr_enabled=False)
+    settings = Settings(
+        profile="fast",
+        device="cpu",
+        cache_dir=d / "cache",
+        sample_fps=2.0,
+        clip_model=TINY_CLIP_NAME,
+        clip_pretrained="random",
+        asr_enabled=False,
+    )
     return VideoIndex.build(video, settings)
 
 

@@ -140,10 +140,7 @@ def test_beam_search_is_deterministic_and_finds_the_sequence() -> None:
 def test_beam_equals_exact_when_wide() -> None:
     rng = np.random.default_rng(1)
     cands = [
-        [
-            (float(s), float(s + 4), float(c))
-            for s, c in zip(rng.uniform(0, 40, 4), rng.uniform(0, 1, 4), strict=True)
-        ]
+        [(float(s), float(s + 4), float(c)) for s, c in zip(rng.uniform(0, 40, 4), rng.uniform(0, 1, 4), strict=True)]
         for _ in range(4)
     ]
     cons = [*sequence([0, 1]), Constraint(kind="simultaneous", a=2, b=3)]

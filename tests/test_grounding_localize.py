@@ -57,9 +57,7 @@ def test_matches_loop_implementation_on_seeded_curves(kind: str) -> None:
         )
 
 
-@pytest.mark.parametrize(
-    ("n", "stride"), [(200, 20), (150, 5), (64, 3), (40, 4), (33, 2), (7, 20), (2, 20), (3, 1)]
-)
+@pytest.mark.parametrize(("n", "stride"), [(200, 20), (150, 5), (64, 3), (40, 4), (33, 2), (7, 20), (2, 20), (3, 1)])
 def test_matches_loop_implementation_stride_cases(n: int, stride: int) -> None:
     """Kernel cases stride < 3, == 3, > 3 (after reduction), T < stride, tiny T."""
     rng = np.random.default_rng(n * 31 + stride)
@@ -94,12 +92,8 @@ def test_rank_with_dynamic_matches_loop_up_to_rounding() -> None:
         want = loop_localize(curve, 40.0, 5, 40, rank_with_dynamic=True)
         assert np.allclose(got, want, rtol=1e-9, atol=1e-12)
     # the option changes the ranking on a curve with a clear rise
-    curve = np.concatenate([np.linspace(0.21, 0.6, 30), np.full(30, 0.3), np.full(60, 0.1)]).astype(
-        np.float32
-    )
-    assert _tuples(localize(curve, 40.0, 5, 60)) != _tuples(
-        localize(curve, 40.0, 5, 60, rank_with_dynamic=True)
-    )
+    curve = np.concatenate([np.linspace(0.21, 0.6, 30), np.full(30, 0.3), np.full(60, 0.1)]).astype(np.float32)
+    assert _tuples(localize(curve, 40.0, 5, 60)) != _tuples(localize(curve, 40.0, 5, 60, rank_with_dynamic=True))
 
 
 def test_hand_computed_case() -> None:

@@ -26,9 +26,7 @@ from vidreason.tools.grounding import (
 )
 from vidreason.tools.grounding.voting import vote_scores
 
-LLM_OUTPUTS = (
-    Path(__file__).resolve().parents[2] / "shared/data/annotations/charades_sta/tfvtg_llm_outputs.json"
-)
+LLM_OUTPUTS = Path(__file__).resolve().parents[2] / "shared/data/annotations/charades_sta/tfvtg_llm_outputs.json"
 
 
 def test_vote_hand_computed() -> None:

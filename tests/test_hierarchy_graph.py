@@ -47,9 +47,7 @@ def _check_tiling(g: VideoGraph) -> None:
         assert kids, nid
         node = g.node(nid)
         assert g.node(kids[0]).start == node.start and g.node(kids[-1]).end == node.end
-        assert (
-            g.node(kids[0]).start_frame == node.start_frame and g.node(kids[-1]).end_frame == node.end_frame
-        )
+        assert g.node(kids[0]).start_frame == node.start_frame and g.node(kids[-1]).end_frame == node.end_frame
         for a, b in itertools.pairwise(kids):
             assert g.node(a).end == g.node(b).start
         assert {g.level(k) for k in kids} == {LEVELS[LEVELS.index(g.level(nid)) + 1]}
@@ -80,8 +78,7 @@ def test_speech_across_a_cut_keeps_shots_in_one_scene() -> None:
     shots, duration, times, emb = _video([[5], [5]], seed=1)  # two different places: two scenes
     assert len(build_graph(shots, duration, times, embeddings=emb).scenes) == 2
     words = [
-        Word(text=w, start=3.5 + 0.5 * i, end=3.9 + 0.5 * i)
-        for i, w in enumerate(["we", "walked", "to", "the", "car"])
+        Word(text=w, start=3.5 + 0.5 * i, end=3.9 + 0.5 * i) for i, w in enumerate(["we", "walked", "to", "the", "car"])
     ]
     spoken = Transcript(
         segments=[TranscriptSegment(id=0, start=3.5, end=5.9, text="we walked to the car", words=words)]
@@ -128,9 +125,7 @@ def test_histograms_and_no_features_paths() -> None:
 def test_queries() -> None:
     shots, duration, times, emb = _video([[4, 3], [6]])
     g = build_graph(shots, duration, times, embeddings=emb)
-    assert (
-        g.node_at(0.0) == "shot:0000" and g.node_at(4.0) == "shot:0001" and g.node_at(duration) == "shot:0002"
-    )
+    assert g.node_at(0.0) == "shot:0000" and g.node_at(4.0) == "shot:0001" and g.node_at(duration) == "shot:0002"
     assert g.node_at(5.0, level="scene") == "scene:0000"
     assert g.ancestors("shot:0002") == ["scene:0001", "event:0000", "video"]
     assert g.parent("shot:0001") == "scene:0000"

@@ -60,15 +60,17 @@ def test_new_stage_does_not_recompute_others(clip: Path, settings: Settings, onl
     assert slow.runs == 1  # cached
 
 
-def test_settings_that_change_the_frame_table_get_their_own_index(clip: Path, settings: Settings,
-                                                                   only_core_stages: None) -> None:
+def test_settings_that_change_the_frame_table_get_their_own_index(
+    clip: Path, settings: Settings, only_core_stages: None
+) -> None:
     a = VideoIndex.build(clip, settings)
     b = VideoIndex.build(clip, settings.override(sample_fps=2.0))
     assert a.root != b.root and len(b.frame_times) == 8
 
 
-def test_same_content_different_path_shares_the_index(clip: Path, settings: Settings, tmp_path: Path,
-                                                      only_core_stages: None) -> None:
+def test_same_content_different_path_shares_the_index(
+    clip: Path, settings: Settings, tmp_path: Path, only_core_stages: None
+) -> None:
     copy = tmp_path / "copy of clip.mp4"
     copy.write_bytes(clip.read_bytes())
     assert VideoIndex.build(clip, settings).root == VideoIndex.build(copy, settings).root
@@ -79,7 +81,11 @@ def test_bad_video_raises_and_leaves_nothing(tmp_path: Path, settings: Settings,
     p.write_text("not a video")
     with pytest.raises(VideoOpenError):
         VideoIndex.build(p, settings)
-    assert not list((settings.cache_dir / "index").glob("*/manifest.json")) if (settings.cache_dir / "index").exists() else True
+    assert (
+        not list((settings.cache_dir / "index").glob("*/manifest.json"))
+        if (settings.cache_dir / "index").exists()
+        else True
+    )
 
 
 _SCRIPT = """
@@ -98,8 +104,9 @@ print("done", flush=True)
 
 
 def _spawn(clip: Path, cache: Path, seconds: float) -> subprocess.Popen[str]:
-    code = textwrap.dedent(_SCRIPT).format(tests=str(Path(__file__).parent), seconds=seconds, clip=str(clip),
-                                           cache=str(cache))
+    code = textwrap.dedent(_SCRIPT).format(
+        tests=str(Path(__file__).parent), seconds=seconds, clip=str(clip), cache=str(cache)
+    )
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
 
 

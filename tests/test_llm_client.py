@@ -67,9 +67,7 @@ def test_prompted_mode_parses_fenced_prose_and_injects_schema() -> None:
 
 
 def test_invalid_json_then_repair_feeds_validation_error_back() -> None:
-    t = ScriptedTransport(
-        ["I think it is an apple", {"name": "apple", "count": -2}, {"name": "apple", "count": 2}]
-    )
+    t = ScriptedTransport(["I think it is an apple", {"name": "apple", "count": -2}, {"name": "apple", "count": 2}])
     thing, call = LLMClient(_settings(llm_max_retries=2), transport=t).complete_structured(MSGS, Thing)
     assert thing.count == 2 and call.attempts == 3 and len(call.validation_errors) == 2
     second, third = t.requests[1].messages, t.requests[2].messages

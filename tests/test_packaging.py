@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,7 +16,7 @@ def test_every_package_folder_is_listed_in_pyproject() -> None:
     found = {"vidreason"}
     for init in ROOT.rglob("__init__.py"):
         rel = init.parent.relative_to(ROOT)
-        if rel.parts and rel.parts[0] in {"tests", "benchmarks", ".mypy", "build"} or ".egg-info" in str(rel):
+        if (rel.parts and rel.parts[0] in {"tests", "benchmarks", ".mypy", "build"}) or ".egg-info" in str(rel):
             continue
         if rel.parts:
             found.add("vidreason." + ".".join(rel.parts))

@@ -93,9 +93,7 @@ def test_invalid_question_is_raised_before_any_llm_call() -> None:
 
 
 def test_litellm_mock_path_make_plan() -> None:
-    client = LLMClient(
-        _settings(llm="gpt-4o-mini"), transport=LiteLLMTransport(mock_response=json.dumps(DRAFT))
-    )
+    client = LLMClient(_settings(llm="gpt-4o-mini"), transport=LiteLLMTransport(mock_response=json.dumps(DRAFT)))
     result = make_plan("open the fridge then drink milk", _settings(llm="gpt-4o-mini"), client)
     assert result.plan.planner == "llm" and result.llm_calls[0].mocked
 

@@ -90,10 +90,7 @@ def test_ordinals_occurrences_and_on_screen_text() -> None:
     ]
     assert _rels(plan) == {("sequence", "e1", "e2"), ("sequence", "e2", "e3")}
     first = parse_question("When does the person open the door for the first time?")
-    assert (
-        first.sub_events[0].occurrence == "first"
-        and first.sub_events[0].description == "the person opens the door"
-    )
+    assert first.sub_events[0].occurrence == "first" and first.sub_events[0].description == "the person opens the door"
     assert parse_question("the last time she smiles").sub_events[0].occurrence == "last"
     assert parse_question("the second time she smiles").sub_events[0].nth == 2
     sign = parse_question("What does the sign on the wall say?")
@@ -158,8 +155,6 @@ def test_tfvtg_round_trip() -> None:
     ]
     assert _rels(back) == {("sequence", "e1", "e2")}
     single = plan_to_tfvtg(parse_question("a person turns on the light"))
-    assert single["relationship"] == "single-query" and [q["sub_query_id"] for q in single["query_json"]] == [
-        0
-    ]
+    assert single["relationship"] == "single-query" and [q["sub_query_id"] for q in single["query_json"]] == [0]
     broken = plan_from_tfvtg("{not json", "person laughs")
     assert broken.sub_events[0].description == "person laughs" and broken.relations == []

@@ -35,9 +35,7 @@ def test_missing_ray_says_how_to_install(monkeypatch, tmp_path: Path) -> None:
         require_ray()
     video = tmp_path / "v.mp4"
     video.write_bytes(b"x")
-    args = _parser().parse_args(
-        ["index", str(video), "--ray", "--device", "cpu", "--cache-dir", str(tmp_path / "c")]
-    )
+    args = _parser().parse_args(["index", str(video), "--ray", "--device", "cpu", "--cache-dir", str(tmp_path / "c")])
     with pytest.raises(ConfigError) as err:
         args.func(args)
     assert RAY_INSTALL_HINT in str(err.value)

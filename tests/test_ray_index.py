@@ -90,9 +90,7 @@ def test_killed_worker_is_retried_and_errors_are_reported(local_cluster, tmp_pat
             raise ValueError(f"bad item {item}")
         return item * 10
 
-    results = sorted(
-        ray_map_videos(fn, [1, 2, 3, -1], num_workers=2, max_retries=1), key=lambda r: r.position
-    )
+    results = sorted(ray_map_videos(fn, [1, 2, 3, -1], num_workers=2, max_retries=1), key=lambda r: r.position)
     assert [r.ok for r in results] == [True, True, True, False]
     assert [r.value for r in results[:3]] == [10, 20, 30]
     assert results[1].attempts == 2 and (tmp_path / "died").exists()
@@ -106,12 +104,8 @@ def test_worker_that_always_dies_fails_only_its_item(local_cluster, tmp_path: Pa
             os._exit(3)
         return item
 
-    results = sorted(
-        ray_map_videos(always_dies, [0, 5], num_workers=1, max_retries=1), key=lambda r: r.position
-    )
-    assert (
-        not results[0].ok and results[0].attempts == 2 and "worker died 2 time(s)" in (results[0].error or "")
-    )
+    results = sorted(ray_map_videos(always_dies, [0, 5], num_workers=1, max_retries=1), key=lambda r: r.position)
+    assert not results[0].ok and results[0].attempts == 2 and "worker died 2 time(s)" in (results[0].error or "")
     assert results[1].ok and results[1].value == 5
 
 
@@ -142,11 +136,7 @@ def test_eval_jobs_run_on_ray_and_failures_become_error_records(local_cluster, t
     ]
     seen: list[int] = []
     with PredictionStore(tmp_path / "predictions.jsonl") as store:
-        errors = run_video_jobs_on_ray(
-            jobs, FakeGrounder, store, num_workers=1, max_retries=0, progress=seen.append
-        )
+        errors = run_video_jobs_on_ray(jobs, FakeGrounder, store, num_workers=1, max_retries=0, progress=seen.append)
     assert errors == 1 and sorted(seen) == [1, 2]
     assert store.records["ok-0"].status == "ok" and store.records["ok-1"].top1_iou == pytest.approx(1.0)
-    assert store.records["dies-0"].status == "error" and "worker died" in (
-        store.records["dies-0"].error or ""
-    )
+    assert store.records["dies-0"].status == "error" and "worker died" in (store.records["dies-0"].error or "")

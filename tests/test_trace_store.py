@@ -26,9 +26,7 @@ def test_trace_roundtrip_redaction_and_errors(tmp_path):
     calls = full.llm_calls
     assert [c.purpose for c in calls] == ["plan", "answer", "verify"] and calls[0].messages
     red = store.get(a.trace_id, redact=True)
-    assert red.redacted and all(
-        c.messages is None and c.response is None and c.redacted for c in red.llm_calls
-    )
+    assert red.redacted and all(c.messages is None and c.response is None and c.redacted for c in red.llm_calls)
     exported = json.loads(store.export_json(a.trace_id, redact=True))
     assert exported["trace_id"] == a.trace_id and len(exported["steps"]) == 7
     assert "sunny" not in json.dumps([c for s in exported["steps"] for c in s["llm_calls"]])

@@ -101,9 +101,7 @@ def test_video_detail_has_timeline_tree_and_transcript(client: Any, vid: str) ->
     assert client.get("/api/videos/0123456789abcdef").status_code == 404
 
 
-def test_register_video_accepts_videos_only(
-    client: Any, clip: tuple[Path, Path], vid: str, tmp_path: Path
-) -> None:
+def test_register_video_accepts_videos_only(client: Any, clip: tuple[Path, Path], vid: str, tmp_path: Path) -> None:
     r = client.post("/api/videos", json={"path": str(clip[0])})
     assert r.status_code == 200 and r.json()["id"] == vid and r.json()["indexed"] is True
     text = tmp_path / "notes.mp4"
@@ -161,9 +159,7 @@ def test_ask_streams_steps_then_the_answer(run: dict[str, Any]) -> None:
 
 
 def test_ask_rejects_bad_requests(client: Any, vid: str) -> None:
-    assert (
-        client.post("/api/ask", json={"video_id": "ffffffffffffffff", "question": "what?"}).status_code == 404
-    )
+    assert client.post("/api/ask", json={"video_id": "ffffffffffffffff", "question": "what?"}).status_code == 404
     r = client.post("/api/ask", json={"video_id": vid, "question": "   "})
     assert r.status_code == 400 and r.json()["kind"] == "InvalidQuestion"
     assert client.post("/api/ask", json={"video_id": vid}).status_code == 422
@@ -173,9 +169,7 @@ def test_runs_list_and_detail(client: Any, run: dict[str, Any], vid: str) -> Non
     tid = run["answer"]["trace_id"]
     rows = client.get("/api/runs").json()["runs"]
     row = next(r for r in rows if r["trace_id"] == tid)
-    assert (
-        row["video_id"] == vid and row["complete"] and row["steps"] == 7 and "noon" in row["answer"].lower()
-    )
+    assert row["video_id"] == vid and row["complete"] and row["steps"] == 7 and "noon" in row["answer"].lower()
     assert client.get("/api/runs?limit=0").status_code == 422
     d = client.get(f"/api/runs/{tid}").json()
     assert d["video_id"] == vid and d["duration"] == pytest.approx(11.0, abs=0.2)
@@ -196,11 +190,7 @@ def test_run_curves_peak_on_the_spoken_line(client: Any, run: dict[str, Any]) ->
     tid = run["answer"]["trace_id"]
     c = client.get(f"/api/runs/{tid}/curves").json()
     ev = c["sub_events"][0]
-    assert (
-        ev["id"] == "e1"
-        and "speech" in ev["curves"]
-        and len(ev["curve_times"]) == len(ev["curves"]["speech"])
-    )
+    assert ev["id"] == "e1" and "speech" in ev["curves"] and len(ev["curve_times"]) == len(ev["curves"]["speech"])
     values = ev["curves"]["speech"]
     peak_t = ev["curve_times"][max(range(len(values)), key=values.__getitem__)]
     s, e = train_span()
@@ -275,6 +265,4 @@ def test_a_registered_video_is_indexed_when_asked_with_progress(tmp_path: Path) 
     listed = {x["id"]: x for x in client.get("/api/videos").json()["videos"]}
     assert listed[v["id"]]["indexed"] is True and listed[v["id"]]["source"] == "ui"
     detail = client.get(f"/api/videos/{v['id']}").json()
-    assert (
-        detail["indexed"] and detail["transcript"] == [] and detail["duration"] == pytest.approx(2.0, abs=0.2)
-    )
+    assert detail["indexed"] and detail["transcript"] == [] and detail["duration"] == pytest.approx(2.0, abs=0.2)

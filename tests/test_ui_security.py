@@ -90,9 +90,7 @@ def test_manifests_cannot_smuggle_files(setup: dict[str, Any], tmp_path: Path) -
     c, cache, secret = setup["client"], setup["cache"], setup["secret"]
     fake = cache / "index" / "fake-fps1"
     fake.mkdir()
-    (fake / "manifest.json").write_text(
-        json.dumps({"video": {"path": str(secret)}, "fps": 1, "updated": 9e9})
-    )
+    (fake / "manifest.json").write_text(json.dumps({"video": {"path": str(secret)}, "fps": 1, "updated": 9e9}))
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     other = tmp_path / "other.txt"
@@ -125,25 +123,19 @@ def test_foreign_host_headers_are_refused_on_loopback(setup: dict[str, Any]) -> 
 
 def test_cross_origin_writes_are_refused(setup: dict[str, Any]) -> None:
     c, vid = setup["client"], setup["vid"]
-    r = c.post(
-        "/api/ask", json={"video_id": vid, "question": "what?"}, headers={"Origin": "http://evil.example"}
-    )
+    r = c.post("/api/ask", json={"video_id": vid, "question": "what?"}, headers={"Origin": "http://evil.example"})
     assert r.status_code == 403
     r = c.post(f"/api/videos/{vid}/index", headers={"Origin": "http://localhost:9999"})
     assert r.status_code == 403
     assert c.post(f"/api/videos/{vid}/index", headers={"Origin": BASE}).status_code == 200
-    r = c.post(
-        "/api/ground", content='{"video_id": "x", "query": "y"}', headers={"Content-Type": "text/plain"}
-    )
+    r = c.post("/api/ground", content='{"video_id": "x", "query": "y"}', headers={"Content-Type": "text/plain"})
     assert r.status_code == 422  # a "simple" cross-site form post is not parsed as JSON
 
 
 def test_responses_carry_security_headers(setup: dict[str, Any]) -> None:
     for url in ["/", "/api/health", "/static/app.js", "/api/runs/nope"]:
         h = setup["client"].get(url).headers
-        assert (
-            "script-src" not in h["content-security-policy"] or "unsafe" not in h["content-security-policy"]
-        )
+        assert "script-src" not in h["content-security-policy"] or "unsafe" not in h["content-security-policy"]
         assert h["x-content-type-options"] == "nosniff" and h["x-frame-options"] == "DENY", url
 
 

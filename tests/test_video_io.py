@@ -100,7 +100,7 @@ def test_audio_only_file_is_not_a_video(tmp_path: Path) -> None:
 def test_broken_files_give_clear_errors(tmp_path: Path, content: bytes) -> None:
     p = tmp_path / "broken.mp4"
     p.write_bytes(content)
-    with pytest.raises(VideoOpenError, match="broken.mp4"):
+    with pytest.raises(VideoOpenError, match=r"broken\.mp4"):
         video.probe(p)
     with pytest.raises(VideoOpenError):
         list(video.iter_frames(p, 1.0))

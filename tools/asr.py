@@ -79,11 +79,7 @@ def speech_regions(audio: np.ndarray, options: AsrOptions) -> list[Span]:
         max_speech_duration_s=options.max_window_s,
     )
     chunks = get_speech_timestamps(audio, vad, sampling_rate=SAMPLE_RATE)
-    return [
-        Span(start=c["start"] / SAMPLE_RATE, end=c["end"] / SAMPLE_RATE)
-        for c in chunks
-        if c["end"] > c["start"]
-    ]
+    return [Span(start=c["start"] / SAMPLE_RATE, end=c["end"] / SAMPLE_RATE) for c in chunks if c["end"] > c["start"]]
 
 
 def group_regions(regions: Sequence[Span], max_window_s: float, max_gap_s: float) -> list[list[Span]]:
@@ -252,9 +248,7 @@ class WhisperTranscriber:
         transcript = Transcript(
             model=self.model_id,
             language=language,
-            language_probability=round(lang_prob[language] / lang_time[language], 4)
-            if lang_time[language]
-            else None,
+            language_probability=round(lang_prob[language] / lang_time[language], 4) if lang_time[language] else None,
             duration=duration,
             segments=segments,
             speech_regions=regions,
@@ -334,9 +328,7 @@ class WhisperTranscriber:
                 items = by_window[k]
                 words = [wd for _, wd in items]
                 text = "".join(raw_text for raw_text, _ in items).strip()
-                out.append(
-                    self._segment(first_id + len(out), words[0].start, words[-1].end, text, words, seg, info)
-                )
+                out.append(self._segment(first_id + len(out), words[0].start, words[-1].end, text, words, seg, info))
         return out, str(info.language), float(info.language_probability)
 
     @staticmethod

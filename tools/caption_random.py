@@ -119,9 +119,7 @@ def build_processor(max_pixels: int = 112 * 112, min_pixels: int = 56 * 56) -> A
     )
 
 
-def build_model(
-    tokenizer: Any, size: Size = "tiny", *, device: str = "cpu", dtype: str = "auto", seed: int = 0
-) -> Any:
+def build_model(tokenizer: Any, size: Size = "tiny", *, device: str = "cpu", dtype: str = "auto", seed: int = 0) -> Any:
     """A randomly initialised ``Qwen2_5_VLForConditionalGeneration`` of ``size`` using ``tokenizer``'s ids."""
     import torch
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration

@@ -117,9 +117,7 @@ class ShotCaptionRun:
         texts = self.captioner.caption(clips, prompts)
         self._caption_s += time.perf_counter() - t0
         if len(texts) != len(clips):
-            raise RuntimeError(
-                f"captioner {self.captioner.model_id} gave {len(texts)} captions for {len(clips)} clips"
-            )
+            raise RuntimeError(f"captioner {self.captioner.model_id} gave {len(texts)} captions for {len(clips)} clips")
         for ((node_id, start, end), sel), text in zip(batch, texts, strict=True):
             self._done.append(
                 ShotCaption(

@@ -193,9 +193,7 @@ def cached_text_encode(cache: TextCache, texts: Sequence[str], encode: Any) -> n
 # ----------------------------------------------------------------------------------------------- open_clip
 
 
-def _resolve_open_clip_weights(
-    model_name: str, pretrained: str, cache_dir: str | None
-) -> tuple[str, dict[str, Any]]:
+def _resolve_open_clip_weights(model_name: str, pretrained: str, cache_dir: str | None) -> tuple[str, dict[str, Any]]:
     """Local checkpoint file and tag config for ``pretrained`` (tag or file); ModelUnavailable when absent."""
     import open_clip
 
@@ -247,9 +245,7 @@ def _resolve_open_clip_weights(
 
 
 @functools.lru_cache(maxsize=4)
-def _load_open_clip(
-    model_name: str, pretrained: str, device: str, cache_dir: str | None
-) -> tuple[Any, Any, dict]:
+def _load_open_clip(model_name: str, pretrained: str, device: str, cache_dir: str | None) -> tuple[Any, Any, dict]:
     """(model in eval mode on ``device``, tokenizer, preprocess cfg), once per arguments."""
     try:
         import open_clip
@@ -297,9 +293,7 @@ class ClipEmbedder:
         self.batch_size = batch_size
         self.random_weights = pretrained == RANDOM
         if self.random_weights:
-            log.warning(
-                "open_clip %s with RANDOM weights: visual scores are meaningless (degraded)", model_name
-            )
+            log.warning("open_clip %s with RANDOM weights: visual scores are meaningless (degraded)", model_name)
         self._model, self._tokenizer, pp = _load_open_clip(
             model_name, pretrained, self.device, str(cache_dir) if cache_dir else None
         )
@@ -310,9 +304,7 @@ class ClipEmbedder:
         size = pp.get("size", 224)
         self.image_size = int(size if isinstance(size, int) else size[0])
         self._pp = pp
-        self.dim = (
-            int(self._model.text_projection.shape[-1]) if hasattr(self._model, "text_projection") else 0
-        )
+        self.dim = int(self._model.text_projection.shape[-1]) if hasattr(self._model, "text_projection") else 0
         self._text_cache = TextCache(text_cache_size)
         tag = "random" if self.random_weights else Path(pretrained).name
         self.model_id = f"open_clip:{model_name}/{tag}"
@@ -398,9 +390,7 @@ def load_visual_encoder(settings: Settings) -> VisualTextEncoder:
         if settings.visual_scorer == "blip2":
             from vidreason.tools.blip2 import load_blip2_scorer
 
-            return load_blip2_scorer(
-                settings.blip2_model, device, settings.embed_batch_size, str(settings.cache_dir)
-            )
+            return load_blip2_scorer(settings.blip2_model, device, settings.embed_batch_size, str(settings.cache_dir))
         assert settings.clip_model is not None and settings.clip_pretrained is not None
         return _clip_embedder(
             settings.clip_model,

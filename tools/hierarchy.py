@@ -247,9 +247,7 @@ class VideoGraph:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VideoGraph:
         if data.get("version") != FORMAT_VERSION:
-            raise ConfigError(
-                f"video graph format {data.get('version')!r}; this version reads {FORMAT_VERSION}"
-            )
+            raise ConfigError(f"video graph format {data.get('version')!r}; this version reads {FORMAT_VERSION}")
         g = cls(data["duration"], data.get("meta"))
         rank = {lv: i for i, lv in enumerate(LEVELS)}
         rows = sorted(data["nodes"], key=lambda d: (rank[d["level"]], d["index"]))

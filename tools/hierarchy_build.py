@@ -110,11 +110,7 @@ def shot_keyframes(
 def _spread(items: Sequence[int], k: int) -> list[int]:
     if len(items) <= k:
         return list(items)
-    return (
-        [items[round(i * (len(items) - 1) / (k - 1))] for i in range(k)]
-        if k > 1
-        else [items[len(items) // 2]]
-    )
+    return [items[round(i * (len(items) - 1) / (k - 1))] for i in range(k)] if k > 1 else [items[len(items) // 2]]
 
 
 # ---------------------------------------------------------------------------------------------- speech
@@ -199,9 +195,7 @@ def segment(
     return groups[::-1]
 
 
-def _joint_similarity(
-    desc: list[np.ndarray | None], visual: Visual, lookback: int, default: float
-) -> np.ndarray:
+def _joint_similarity(desc: list[np.ndarray | None], visual: Visual, lookback: int, default: float) -> np.ndarray:
     n = len(desc)
     out = np.full(max(0, n - 1), default, dtype=np.float64)
     for j in range(n - 1):
@@ -222,23 +216,17 @@ def _merge_desc(descs: list[np.ndarray | None], weights: list[float], visual: Vi
     if not pairs:
         return None
     stacked = np.stack([d * max(w, 1e-6) for d, w in pairs])
-    return _descriptor(stacked, visual) * (
-        1.0 if visual == "embeddings" else len(pairs) / sum(w for _, w in pairs)
-    )
+    return _descriptor(stacked, visual) * (1.0 if visual == "embeddings" else len(pairs) / sum(w for _, w in pairs))
 
 
 # ---------------------------------------------------------------------------------------------- builder
 def _check_shots(shots: Sequence[Shot], duration: float, n_frames: int) -> list[Shot]:
     if not shots:
-        return [
-            Shot(index=0, start=0.0, end=duration, start_frame=0 if n_frames else -1, end_frame=n_frames - 1)
-        ]
+        return [Shot(index=0, start=0.0, end=duration, start_frame=0 if n_frames else -1, end_frame=n_frames - 1)]
     ordered = [s.model_copy(update={"index": i}) for i, s in enumerate(sorted(shots, key=lambda s: s.start))]
     for a, b in itertools.pairwise(ordered):
         if abs(a.end - b.start) > 1e-6:
-            raise ConfigError(
-                f"shots must tile the video: shot {a.index} ends at {a.end}, next starts at {b.start}"
-            )
+            raise ConfigError(f"shots must tile the video: shot {a.index} ends at {a.end}, next starts at {b.start}")
     if abs(ordered[0].start) > 1e-6 or abs(ordered[-1].end - duration) > 1e-3:
         raise ConfigError(f"shots cover [{ordered[0].start}, {ordered[-1].end}], expected [0, {duration}]")
     return ordered
@@ -266,13 +254,9 @@ def build_graph(
         shots.shots if isinstance(shots, ShotBoundaries) else list(shots), duration, len(frame_times)
     )
     features = embeddings if embeddings is not None else histograms
-    visual: Visual = (
-        "embeddings" if embeddings is not None else "histograms" if histograms is not None else "none"
-    )
+    visual: Visual = "embeddings" if embeddings is not None else "histograms" if histograms is not None else "none"
     if features is not None and len(features) != len(frame_times):
-        raise ConfigError(
-            f"{visual} has {len(features)} rows but the frame table has {len(frame_times)} frames"
-        )
+        raise ConfigError(f"{visual} has {len(features)} rows but the frame table has {len(frame_times)} frames")
     degraded = None
     if visual == "none":
         degraded = "no embeddings or colour histograms: scenes follow speech continuity only"
@@ -300,24 +284,17 @@ def build_graph(
 
     # scenes: visual links + speech bridges across shot joints
     joints = [s.start for s in shot_list[1:]]
-    bridges = (
-        speech_bridges(joints, transcript, p.speech_max_gap) if p.speech_bridge else [False] * len(joints)
-    )
+    bridges = speech_bridges(joints, transcript, p.speech_max_gap) if p.speech_bridge else [False] * len(joints)
     sims = _joint_similarity(desc, visual, p.scene_lookback, scene_thr)
     costs = sims - scene_thr + p.speech_bridge_cost * np.asarray(bridges, dtype=np.float64)
     scene_groups = segment([s.end - s.start for s in shot_list], costs, p.scene_min_len, p.scene_max_len)
 
     # events: scene descriptors, same routine
     scene_desc = [
-        _merge_desc(desc[a : b + 1], [s.end - s.start for s in shot_list[a : b + 1]], visual)
-        for a, b in scene_groups
+        _merge_desc(desc[a : b + 1], [s.end - s.start for s in shot_list[a : b + 1]], visual) for a, b in scene_groups
     ]
     scene_joints = [shot_list[a].start for a, _ in scene_groups[1:]]
-    sb = (
-        speech_bridges(scene_joints, transcript, p.speech_max_gap)
-        if p.speech_bridge
-        else [False] * len(scene_joints)
-    )
+    sb = speech_bridges(scene_joints, transcript, p.speech_max_gap) if p.speech_bridge else [False] * len(scene_joints)
     ssims = _joint_similarity(scene_desc, visual, 1, event_thr)
     ecosts = ssims - event_thr + p.speech_bridge_cost * np.asarray(sb, dtype=np.float64)
     scene_durs = [shot_list[b].end - shot_list[a].start for a, b in scene_groups]
@@ -335,9 +312,7 @@ def build_graph(
         },
     )
 
-    def make(
-        level: Level, index: int, first: Shot, last: Shot, keyframes: list[int], parent: str | None
-    ) -> str:
+    def make(level: Level, index: int, first: Shot, last: Shot, keyframes: list[int], parent: str | None) -> str:
         nid = node_id(level, index)
         g.add(
             Node(
@@ -363,13 +338,9 @@ def build_graph(
     for e_index, (ea, eb) in enumerate(event_groups):
         e_scenes = scene_groups[ea : eb + 1]
         fa, lb = e_scenes[0][0], e_scenes[-1][1]
-        eid = make(
-            "event", e_index, shot_list[fa], shot_list[lb], mid_keyframes(shot_kf[fa : lb + 1]), "video"
-        )
+        eid = make("event", e_index, shot_list[fa], shot_list[lb], mid_keyframes(shot_kf[fa : lb + 1]), "video")
         for a, b in e_scenes:
-            sid = make(
-                "scene", scene_index, shot_list[a], shot_list[b], mid_keyframes(shot_kf[a : b + 1]), eid
-            )
+            sid = make("scene", scene_index, shot_list[a], shot_list[b], mid_keyframes(shot_kf[a : b + 1]), eid)
             scene_index += 1
             for k in range(a, b + 1):
                 make("shot", k, shot_list[k], shot_list[k], shot_kf[k], sid)

@@ -26,9 +26,9 @@ from pydantic import BaseModel, Field
 
 from vidreason.agent.errors import IndexCorrupt, IndexNotFound
 from vidreason.agent.settings import Settings
+from vidreason.tools import stage as stage_registry
 from vidreason.tools import storage
 from vidreason.tools.schemas import StageStatus, VideoInfo
-from vidreason.tools import stage as stage_registry
 from vidreason.tools.stage import Stage, StageOutput, get_stage
 from vidreason.tools.video import probe
 
@@ -171,9 +171,15 @@ class VideoIndex:
 
     def commit_stage(self, stage: Stage, tmp: Path, out: StageOutput, wall_s: float) -> StageStatus:
         """Save ``out`` into ``tmp`` and rename it into place (the atomic commit of one stage)."""
-        status = StageStatus(name=stage.name, status=out.status, reason=out.reason, key=self.stage_key(stage.name),
-                             wall_s=round(wall_s, 4), models=out.models,
-                             params={**stage.params(self.settings), **out.metrics})
+        status = StageStatus(
+            name=stage.name,
+            status=out.status,
+            reason=out.reason,
+            key=self.stage_key(stage.name),
+            wall_s=round(wall_s, 4),
+            models=out.models,
+            params={**stage.params(self.settings), **out.metrics},
+        )
         if out.artefact is not None:
             stage.save(out.artefact, tmp)
             (tmp / "ok").touch()
@@ -236,7 +242,7 @@ class VideoIndex:
             "root": str(self.root),
             "content_hash": self.manifest.content_hash,
             "fps": self.manifest.fps,
-            "frames": int(len(self.frame_times)),
+            "frames": len(self.frame_times),
             "stages": {n: s.model_dump(mode="json") for n, s in self.manifest.stages.items()},
             "degraded": self.degraded,
             "packages": self.manifest.packages,

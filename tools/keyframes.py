@@ -97,9 +97,7 @@ class KeyframeSelector:
         self.seen = 0
         self.duplicates = 0
 
-    def add(
-        self, frame: np.ndarray, index: int, timestamp: float, embedding: np.ndarray | None = None
-    ) -> bool:
+    def add(self, frame: np.ndarray, index: int, timestamp: float, embedding: np.ndarray | None = None) -> bool:
         """Offer one frame; returns whether it was kept as a candidate (not a near-duplicate)."""
         self.seen += 1
         if self.method == "embedding":

@@ -42,9 +42,7 @@ def to_pil(frame: FrameLike) -> Image.Image:
         return frame.convert("RGB") if frame.mode != "RGB" else frame
     arr = np.asarray(frame)
     if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3:
-        raise ConfigError(
-            f"frame must be a uint8 [H, W, 3] RGB array; got dtype={arr.dtype} shape={arr.shape}"
-        )
+        raise ConfigError(f"frame must be a uint8 [H, W, 3] RGB array; got dtype={arr.dtype} shape={arr.shape}")
     return Image.fromarray(arr, mode="RGB")
 
 
@@ -130,9 +128,7 @@ _ITEM_RE = re.compile(rf"({_NUM})\s*(?:(?:-|–|—|to|through)\s*({_NUM}))?", r
 _MAX_RANGE = 1000
 
 
-def parse_frame_citations(
-    text: str, allowed: Iterable[int] | None = None, *, bare_brackets: bool = True
-) -> list[int]:
+def parse_frame_citations(text: str, allowed: Iterable[int] | None = None, *, bare_brackets: bool = True) -> list[int]:
     """Frame numbers cited in a VLM answer, sorted and unique.
 
     Understands ``frame 12``, ``Frame #12``, ``frames 3-5``, ``frames 3, 4 and 7``, ``f12`` and (with

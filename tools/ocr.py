@@ -102,16 +102,12 @@ def dedup_detections(
         still: list[_Open] = []
         for det in detections:
             key = normalize_text(det.text)
-            match = next(
-                (o for o in open_items if o.seen_at == pos - 1 and _same(o.key, key, similarity)), None
-            )
+            match = next((o for o in open_items if o.seen_at == pos - 1 and _same(o.key, key, similarity)), None)
             if match is None:
                 match = next((o for o in still if o.seen_at == pos and _same(o.key, key, similarity)), None)
                 if match is not None:  # the same text twice in one frame: keep it once
                     continue
-                item = OcrItem(
-                    text=det.text, start=t, end=t, frame_index=frame_index, box=det.box, score=det.score
-                )
+                item = OcrItem(text=det.text, start=t, end=t, frame_index=frame_index, box=det.box, score=det.score)
                 still.append(_Open(key, item, pos, next(counter), {det.text: det.score}))
                 continue
             open_items.remove(match)

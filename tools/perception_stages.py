@@ -35,8 +35,13 @@ class _ShotConsumer(FrameConsumer):
 
     def close(self) -> StageOutput:
         result = self.detector.finalize(self.ctx.frame_times, self.ctx.info.duration)
-        return StageOutput(artefact=result, status="degraded" if self.note else "ok", reason=self.note,
-                           models={"detector": result.detector}, metrics={"shots": float(len(result.shots))})
+        return StageOutput(
+            artefact=result,
+            status="degraded" if self.note else "ok",
+            reason=self.note,
+            models={"detector": result.detector},
+            metrics={"shots": float(len(result.shots))},
+        )
 
 
 class ShotsStage(JsonStage):
@@ -49,7 +54,11 @@ class ShotsStage(JsonStage):
     artefact_type = ShotBoundaries
 
     def params(self, settings: Settings) -> dict[str, Any]:
-        return {"detector": settings.shot_detector, "shot_fps": settings.shot_fps, "min_len": settings.shot_min_len}
+        return {
+            "detector": settings.shot_detector,
+            "shot_fps": settings.shot_fps,
+            "min_len": settings.shot_min_len,
+        }
 
     def open(self, ctx: StageContext) -> FrameConsumer:
         from vidreason.tools.shots import create_detector
@@ -81,14 +90,23 @@ class TranscriptStage(JsonStage):
         return settings.asr_enabled
 
     def params(self, settings: Settings) -> dict[str, Any]:
-        return {"model": settings.asr_model, "language": settings.asr_language,
-                "compute_type": settings.asr_compute_type, "beam_size": settings.asr_beam_size}
+        return {
+            "model": settings.asr_model,
+            "language": settings.asr_language,
+            "compute_type": settings.asr_compute_type,
+            "beam_size": settings.asr_beam_size,
+        }
 
     def _transcriber(self, settings: Settings) -> Any:
         from vidreason.tools.asr import WhisperTranscriber
 
-        key = (settings.asr_model, settings.asr_language, settings.asr_compute_type, settings.asr_beam_size,
-               settings.device)
+        key = (
+            settings.asr_model,
+            settings.asr_language,
+            settings.asr_compute_type,
+            settings.asr_beam_size,
+            settings.device,
+        )
         if key not in self._transcribers:
             self._transcribers[key] = WhisperTranscriber.from_settings(settings)
         return self._transcribers[key]
@@ -99,8 +117,11 @@ class TranscriptStage(JsonStage):
             return StageOutput(artefact=empty, metrics={"segments": 0.0})
         transcriber = self._transcriber(ctx.settings)
         transcript = transcriber.transcribe(ctx.path)
-        return StageOutput(artefact=transcript, models={"asr": transcriber.model_id},
-                           metrics={"segments": float(len(transcript.segments))})
+        return StageOutput(
+            artefact=transcript,
+            models={"asr": transcriber.model_id},
+            metrics={"segments": float(len(transcript.segments))},
+        )
 
 
 # ------------------------------------------------------------------------------------------------ OCR
@@ -118,8 +139,12 @@ class OcrStage(JsonStage):
         return bool(settings.ocr_enabled)
 
     def params(self, settings: Settings) -> dict[str, Any]:
-        return {"interval_s": settings.ocr_interval_s, "short_side": settings.ocr_short_side,
-                "min_score": settings.ocr_min_score, "engine": "rapidocr-onnxruntime/PP-OCRv4"}
+        return {
+            "interval_s": settings.ocr_interval_s,
+            "short_side": settings.ocr_short_side,
+            "min_score": settings.ocr_min_score,
+            "engine": "rapidocr-onnxruntime/PP-OCRv4",
+        }
 
     def run(self, ctx: StageContext) -> StageOutput:
         from vidreason.tools.ocr import run_ocr
@@ -134,8 +159,11 @@ class OcrStage(JsonStage):
                     yield index.frame_at(float(t)), float(t), frame
 
         items = run_ocr(keyframes(), min_score=s.ocr_min_score)
-        return StageOutput(artefact=items, models={"ocr": "rapidocr-onnxruntime/PP-OCRv4"},
-                           metrics={"items": float(len(items))})
+        return StageOutput(
+            artefact=items,
+            models={"ocr": "rapidocr-onnxruntime/PP-OCRv4"},
+            metrics={"items": float(len(items))},
+        )
 
 
 # ------------------------------------------------------------------------------------------------ visual
@@ -164,10 +192,16 @@ class _EmbedConsumer(FrameConsumer):
         random = bool(getattr(self.encoder, "random_weights", False))
         out = FrameEmbeddings(vectors, self.encoder.model_id, random)
         reason = "random weights (tests/benchmarks only): visual scores are meaningless" if random else None
-        return StageOutput(artefact=out, status="degraded" if random else "ok", reason=reason,
-                           models={"visual": self.encoder.model_id,
-                                   "precision": str(getattr(self.encoder, "precision", "fp32"))},
-                           metrics={"frames": float(len(vectors))})
+        return StageOutput(
+            artefact=out,
+            status="degraded" if random else "ok",
+            reason=reason,
+            models={
+                "visual": self.encoder.model_id,
+                "precision": str(getattr(self.encoder, "precision", "fp32")),
+            },
+            metrics={"frames": float(len(vectors))},
+        )
 
 
 class EmbeddingsStage(Stage):
@@ -184,8 +218,12 @@ class EmbeddingsStage(Stage):
     def params(self, settings: Settings) -> dict[str, Any]:
         if settings.visual_scorer == "blip2":
             return {"scorer": "blip2", "model": settings.blip2_model}
-        return {"scorer": "clip", "model": settings.clip_model, "pretrained": settings.clip_pretrained,
-                "precision": settings.embed_precision}
+        return {
+            "scorer": "clip",
+            "model": settings.clip_model,
+            "pretrained": settings.clip_pretrained,
+            "precision": settings.embed_precision,
+        }
 
     def open(self, ctx: StageContext) -> FrameConsumer:
         from vidreason.tools.embed import load_visual_encoder
@@ -195,7 +233,8 @@ class EmbeddingsStage(Stage):
     def save(self, artefact: FrameEmbeddings, folder: Path) -> None:
         np.save(folder / "vectors.npy", artefact.vectors)
         (folder / "model.json").write_text(
-            json.dumps({"model_id": artefact.model_id, "random_weights": artefact.random_weights}))
+            json.dumps({"model_id": artefact.model_id, "random_weights": artefact.random_weights})
+        )
 
     def load(self, folder: Path) -> FrameEmbeddings:
         meta = json.loads((folder / "model.json").read_text())
@@ -248,14 +287,22 @@ class GraphStage(Stage):
         shots = ctx.artefact("shots")
         emb = ctx.artefact("embeddings")
         use_emb = emb is not None and not emb.random_weights and emb.vectors.ndim == 2
-        graph = build_graph(shots, ctx.info.duration, ctx.frame_times,
-                            embeddings=emb.vectors.astype(np.float32) if use_emb else None,
-                            histograms=None if use_emb else ctx.artefact("histograms"),
-                            transcript=ctx.artefact("transcript"))
+        graph = build_graph(
+            shots,
+            ctx.info.duration,
+            ctx.frame_times,
+            embeddings=emb.vectors.astype(np.float32) if use_emb else None,
+            histograms=None if use_emb else ctx.artefact("histograms"),
+            transcript=ctx.artefact("transcript"),
+        )
         reason = graph.meta.get("degraded")
-        return StageOutput(artefact=graph, status="degraded" if reason else "ok", reason=reason,
-                           models={"similarity": "embeddings" if use_emb else "histograms"},
-                           metrics={level: float(len(graph.nodes(level))) for level in ("event", "scene", "shot")})
+        return StageOutput(
+            artefact=graph,
+            status="degraded" if reason else "ok",
+            reason=reason,
+            models={"similarity": "embeddings" if use_emb else "histograms"},
+            metrics={level: float(len(graph.nodes(level))) for level in ("event", "scene", "shot")},
+        )
 
     def save(self, artefact: Any, folder: Path) -> None:
         (folder / "graph.json").write_text(artefact.to_json())

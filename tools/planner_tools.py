@@ -66,8 +66,7 @@ def _in_span(items: list[TextItem], span: Span) -> list[TextItem]:
     return [
         it
         for it in items
-        if min(it.end, span.end) > max(it.start, span.start)
-        or (it.start == it.end and span.contains(it.start))
+        if min(it.end, span.end) > max(it.start, span.start) or (it.start == it.end and span.contains(it.start))
     ]
 
 

@@ -98,8 +98,9 @@ def file_lock(path: Path, timeout_s: float = 3600.0, poll_s: float = 0.2) -> Ite
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise IndexLocked(f"{path}: another process is still building this index "
-                                      f"(waited {timeout_s:.0f}s)") from None
+                    raise IndexLocked(
+                        f"{path}: another process is still building this index (waited {timeout_s:.0f}s)"
+                    ) from None
                 time.sleep(poll_s)
         try:
             yield

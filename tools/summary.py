@@ -364,9 +364,7 @@ def summarize_graph(
         status.reason = f"LLM failed on {len(report.llm_failures)} node(s); extractive summaries used there"
     if status.status == "degraded":
         log.warning("summaries: %s", status.reason)
-    log.info(
-        "summaries: %d computed, %d reused (%s)", len(report.computed), len(report.reused), report.methods
-    )
+    log.info("summaries: %d computed, %d reused (%s)", len(report.computed), len(report.reused), report.methods)
     return report
 
 

@@ -263,9 +263,7 @@ class TextMatcher:
         ranked = [(int(i), float(scores[i])) for i in order if scores[i] >= min_score]
         return ranked[:top_k] if top_k is not None else ranked
 
-    def curve(
-        self, query: str, segments: Sequence[tuple[float, float, str]], times: np.ndarray
-    ) -> np.ndarray:
+    def curve(self, query: str, segments: Sequence[tuple[float, float, str]], times: np.ndarray) -> np.ndarray:
         """A grounding curve over ``times`` (seconds): at each time the best score of the segments
         ``(start, end, text)`` that cover it, 0 where none does (the speech/text channel's curve)."""
         times = np.asarray(times, dtype=np.float64)

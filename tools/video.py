@@ -62,8 +62,13 @@ def _rate(value: Any) -> float | None:
 def _stream_info(s: Any) -> StreamInfo:
     kind = s.type if s.type in ("video", "audio", "subtitle", "data", "attachment") else "unknown"
     duration = float(s.duration * s.time_base) if s.duration is not None and s.time_base else None
-    info = StreamInfo(index=s.index, kind=kind, codec=getattr(s.codec_context, "name", None), duration=duration,
-                      frames=int(s.frames) or None)
+    info = StreamInfo(
+        index=s.index,
+        kind=kind,
+        codec=getattr(s.codec_context, "name", None),
+        duration=duration,
+        frames=int(s.frames) or None,
+    )
     if kind == "video":
         info.width, info.height = s.codec_context.width, s.codec_context.height
         info.fps = _rate(s.average_rate) or _rate(s.guessed_rate) or _rate(s.base_rate)
@@ -118,9 +123,17 @@ def probe(path: str | Path) -> VideoInfo:
             raise VideoOpenError(f"{path}: video stream {v.index} has no frame size (corrupt header?)")
         vfr = _looks_vfr(container, v)
         return VideoInfo(
-            path=str(path), container=container.format.name, size_bytes=Path(path).stat().st_size,
-            duration=duration, fps=fps, frame_count=frames, width=vinfo.width, height=vinfo.height,
-            variable_frame_rate=vfr, video_stream=v.index, audio_stream=audios[0].index if audios else None,
+            path=str(path),
+            container=container.format.name,
+            size_bytes=Path(path).stat().st_size,
+            duration=duration,
+            fps=fps,
+            frame_count=frames,
+            width=vinfo.width,
+            height=vinfo.height,
+            variable_frame_rate=vfr,
+            video_stream=v.index,
+            audio_stream=audios[0].index if audios else None,
             streams=streams,
         )
 
@@ -222,8 +235,12 @@ class _ChunkBuffer:
         indices = np.full(len(table), -1, dtype=np.int64)
         indices[table] = np.arange(self.next_index, self.next_index + int(table.sum()))
         self.next_index += int(table.sum())
-        c = FrameChunk(frames=np.stack(self.frames), timestamps=np.asarray(self.times, dtype=np.float64),
-                       indices=indices, extra=np.asarray(self.extra, dtype=bool))
+        c = FrameChunk(
+            frames=np.stack(self.frames),
+            timestamps=np.asarray(self.times, dtype=np.float64),
+            indices=indices,
+            extra=np.asarray(self.extra, dtype=bool),
+        )
         self.frames, self.times, self.table, self.extra = [], [], [], []
         return c
 

@@ -91,9 +91,7 @@ def frame_thumbnail(vid: str, frame_index: int, state: UIState = Depends(ui_stat
     if index is None:
         raise IndexNotFound(f"{entry.path.name} is not indexed")
     if not 0 <= frame_index < len(index.frame_times):
-        raise PathNotAllowed(
-            f"frame {frame_index} is outside the frame table (0..{len(index.frame_times) - 1})"
-        )
+        raise PathNotAllowed(f"frame {frame_index} is outside the frame table (0..{len(index.frame_times) - 1})")
     thumb = thumbnail_path(index, frame_index)
     if thumb is None:
         raise PathNotAllowed(f"no thumbnail for frame {frame_index}")

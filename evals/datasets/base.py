@@ -95,9 +95,7 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield n, rec
 
 
-def read_durations_csv(
-    path: str | Path, id_column: str = "id", length_column: str = "length"
-) -> dict[str, float]:
+def read_durations_csv(path: str | Path, id_column: str = "id", length_column: str = "length") -> dict[str, float]:
     """Video durations from a CSV such as ``Charades_v1_test.csv`` (``id`` and ``length`` columns)."""
     p = require_file(path, "durations CSV")
     out: dict[str, float] = {}
@@ -135,9 +133,7 @@ def samples_from_tfvtg_layout(data: Any, source: str, *, id_prefix: str = "") ->
         except (KeyError, TypeError) as e:
             raise DatasetError(f"{source}: video {vid!r} lacks 'timestamps'/'sentences'") from e
         if len(stamps) != len(sentences):
-            raise DatasetError(
-                f"{source}: video {vid!r} has {len(stamps)} timestamps but {len(sentences)} sentences"
-            )
+            raise DatasetError(f"{source}: video {vid!r} has {len(stamps)} timestamps but {len(sentences)} sentences")
         duration = rec.get("duration")
         for i, ((start, end), sentence) in enumerate(zip(stamps, sentences, strict=True)):
             samples.append(

@@ -69,9 +69,7 @@ def load_sta_txt(path: Path, durations: dict[str, float] | None = None) -> list[
     return samples
 
 
-def load_charades_sta(
-    annotations: str | Path, *, durations_csv: str | Path | None = None
-) -> list[GroundingSample]:
+def load_charades_sta(annotations: str | Path, *, durations_csv: str | Path | None = None) -> list[GroundingSample]:
     """Charades-STA queries from a ``.txt`` (STA format) or ``.json`` (TFVTG layout) file.
 
     The text format carries no durations: pass ``durations_csv`` (``Charades_v1_test.csv``, ``length`` column)

@@ -27,9 +27,7 @@ def _norm_text(text: str) -> str:
 class RecordedDecompositions:
     """Lookup ``(video_id, sentence index)`` or ``(video_id, sentence text)`` -> decomposition dict."""
 
-    def __init__(
-        self, by_index: dict[tuple[str, int], dict[str, Any] | None], sentences: dict[str, list[str]]
-    ):
+    def __init__(self, by_index: dict[tuple[str, int], dict[str, Any] | None], sentences: dict[str, list[str]]):
         self._by_index = by_index
         self._by_text: dict[tuple[str, str], dict[str, Any] | None] = {}
         for vid, sents in sentences.items():
@@ -52,9 +50,7 @@ class RecordedDecompositions:
             responses = rec["response"]
             sents = rec.get("sentences", [])
             if sents and len(sents) != len(responses):
-                raise DatasetError(
-                    f"{p}: video {vid!r}: {len(responses)} responses vs {len(sents)} sentences"
-                )
+                raise DatasetError(f"{p}: video {vid!r}: {len(responses)} responses vs {len(sents)} sentences")
             sentences[str(vid)] = list(sents)
             for i, resp in enumerate(responses):
                 if not isinstance(resp, dict):
@@ -70,9 +66,7 @@ class RecordedDecompositions:
     def __len__(self) -> int:
         return len(self._by_index)
 
-    def get(
-        self, video_id: str, index: int | None = None, sentence: str | None = None
-    ) -> dict[str, Any] | None:
+    def get(self, video_id: str, index: int | None = None, sentence: str | None = None) -> dict[str, Any] | None:
         """The decomposition by sentence index, else by (normalised) sentence text; ``None`` when unknown."""
         if index is not None and (video_id, index) in self._by_index:
             found = self._by_index[(video_id, index)]
@@ -86,9 +80,7 @@ class RecordedDecompositions:
         hit = self._by_text.get((video_id, _norm_text(sentence)), _MISSING)
         return hit is _MISSING or hit is self._by_index[(video_id, index)]
 
-    def relation(
-        self, video_id: str, index: int | None = None, sentence: str | None = None
-    ) -> Relation | None:
+    def relation(self, video_id: str, index: int | None = None, sentence: str | None = None) -> Relation | None:
         """The decomposition's relationship as single/sequential/simultaneous (None: unknown)."""
         d = self.get(video_id, index, sentence)
         if d is None:

@@ -28,9 +28,7 @@ def _load_frames_json(path: Path) -> list[GroundingSample]:
         if fps <= 0:
             raise DatasetError(f"{path}: video {key!r} has fps {fps}; must be > 0")
         if len(stamps) != len(sentences):
-            raise DatasetError(
-                f"{path}: video {key!r}: {len(stamps)} timestamps vs {len(sentences)} sentences"
-            )
+            raise DatasetError(f"{path}: video {key!r}: {len(stamps)} timestamps vs {len(sentences)} sentences")
         vid = _video_id(key)
         duration = float(rec["num_frames"]) / fps if rec.get("num_frames") else None
         for i, ((start, end), sentence) in enumerate(zip(stamps, sentences, strict=True)):
@@ -57,9 +55,7 @@ def _load_seconds_jsonl(path: Path) -> list[GroundingSample]:
         try:
             vid, query, windows = _video_id(str(rec["vid"])), rec["query"], rec["relevant_windows"]
         except KeyError as e:
-            raise DatasetError(
-                f"{where}: missing field {e.args[0]!r} (need vid, query, relevant_windows)"
-            ) from e
+            raise DatasetError(f"{where}: missing field {e.args[0]!r} (need vid, query, relevant_windows)") from e
         i = per_video.get(vid, 0)
         per_video[vid] = i + 1
         samples.append(

@@ -25,9 +25,7 @@ def offline_answer(state: ReasonState) -> dict[str, Any]:
     """The template answer for the current state."""
     plan = plan_of(state)
     spans = [ScoredSpan.model_validate(s) for s in state.get("spans") or []]
-    return template_answer(
-        plan, evidence_of(state), state.get("target") or {}, spans, state.get("assignment") or {}
-    )
+    return template_answer(plan, evidence_of(state), state.get("target") or {}, spans, state.get("assignment") or {})
 
 
 def evidence_prompt_items(evidence: list[Evidence]) -> list[dict[str, Any]]:

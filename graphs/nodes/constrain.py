@@ -28,11 +28,7 @@ _KIND = {
 def plan_constraints(plan: Plan, ids: list[str]) -> list[Constraint]:
     """The plan's relations as constraints over positions in ``ids``."""
     pos = {e: i for i, e in enumerate(ids)}
-    return [
-        Constraint(kind=_KIND[r.kind], a=pos[r.a], b=pos[r.b])
-        for r in plan.relations
-        if r.a in pos and r.b in pos
-    ]
+    return [Constraint(kind=_KIND[r.kind], a=pos[r.a], b=pos[r.b]) for r in plan.relations if r.a in pos and r.b in pos]
 
 
 def target_span(plan: Plan, chosen: dict[str, tuple[float, float]], duration: float) -> tuple[float, float]:
@@ -61,9 +57,7 @@ def _constrain(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str,
     """Choose one span per sub-event under the relations; derive the target span."""
     plan = plan_of(state)
     duration = float(ctx.index.duration)
-    groundings = {
-        k: [ScoredSpan.model_validate(s) for s in v] for k, v in (state.get("groundings") or {}).items()
-    }
+    groundings = {k: [ScoredSpan.model_validate(s) for s in v] for k, v in (state.get("groundings") or {}).items()}
     ids = [e.id for e in plan.sub_events if groundings.get(e.id)]
     constraints = plan_constraints(plan, ids)
     rec.inputs = {"sub_events": ids, "constraints": [c.describe() for c in constraints]}
@@ -95,9 +89,7 @@ def _constrain(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str,
                 rec.note(f"{problem}; re-planning once")
                 return {"assignment": {**info, "chosen": chosen}, "feedback": problem, "replans": replans + 1}
             info["relaxed"] = True
-            rec.degrade(
-                f"{problem}; no candidate combination satisfies the plan, so the best relaxed one is used"
-            )
+            rec.degrade(f"{problem}; no candidate combination satisfies the plan, so the best relaxed one is used")
     start, end = target_span(plan, chosen, duration)
     target = {"start": round(start, 3), "end": round(max(end, start), 3), "describe": plan.target.describe()}
     spans: list[ScoredSpan] = []
@@ -113,10 +105,7 @@ def _constrain(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str,
         )
     picks = [groundings[i][int(info["choice"][i])] for i in ids] if ids else []
     for s in [*picks, *(s for i in ids for s in groundings[i])]:  # chosen spans first, then the others
-        if all(
-            abs(s.start - o.start) > 1e-3 or abs(s.end - o.end) > 1e-3 or s.sub_event != o.sub_event
-            for o in spans
-        ):
+        if all(abs(s.start - o.start) > 1e-3 or abs(s.end - o.end) > 1e-3 or s.sub_event != o.sub_event for o in spans):
             spans.append(s)
     update.update(
         {

@@ -56,9 +56,7 @@ def _score_items(ctx: Context, items: list[TextItem], texts: list[str]) -> list[
     return best
 
 
-def _vlm_look(
-    ctx: Context, frames: list[planner_tools.FrameRef], rec: StepRecorder
-) -> tuple[str | None, list[int]]:
+def _vlm_look(ctx: Context, frames: list[planner_tools.FrameRef], rec: StepRecorder) -> tuple[str | None, list[int]]:
     """The configured VLM's description of the target's keyframes, and the frame indices it cites.
 
     Frames are sent with their frame-table index drawn on them (NumPro), so the VLM can name the frames it
@@ -77,8 +75,9 @@ def _vlm_look(
 
         captioner = shared_captioner(ctx.settings)
         numbers = [f.frame_index for f in shown]
-        clip = number_frames([Image.open(str(f.thumbnail)).convert("RGB") for f in shown], numbers,
-                             [f.time for f in shown])
+        clip = number_frames(
+            [Image.open(str(f.thumbnail)).convert("RGB") for f in shown], numbers, [f.time for f in shown]
+        )
         prompt = caption_prompt(n_frames=len(clip), numbered=True) + "\n" + numbering_instruction(numbers)
         text = captioner.caption([clip], prompt)[0].strip() or None
         return text, parse_frame_citations(text or "", allowed=numbers)

@@ -42,9 +42,7 @@ def _ground(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, An
         spans: list[ScoredSpan] = []
         for w in candidates.get(event.id) or [{"start": 0.0, "end": duration}]:
             whole = w["start"] <= 0 and w["end"] >= duration - 1e-6
-            g = rec.tool(
-                "ground", planner_tools.ground, event, within=None if whole else (w["start"], w["end"])
-            )
+            g = rec.tool("ground", planner_tools.ground, event, within=None if whole else (w["start"], w["end"]))
             for why in g.degraded:
                 rec.degrade(why)
             spans += [s.model_copy(update={"sub_event": event.id}) for s in g.spans]

@@ -34,12 +34,7 @@ def _parent_span(node_id: str | None, start: float, end: float, nodes: dict[str,
     """The span of the scene/event holding a matched item (the item's own span when there is none)."""
     for level in ("scene", "event"):
         for n in nodes.values():
-            if (
-                n.level == level
-                and n.start <= start
-                and end <= n.end + 1e-6
-                and n.end - n.start > end - start
-            ):
+            if n.level == level and n.start <= start and end <= n.end + 1e-6 and n.end - n.start > end - start:
                 return n.start, n.end
     if node_id in nodes and nodes[node_id].level in ("scene", "event"):
         return nodes[node_id].start, nodes[node_id].end

@@ -22,9 +22,7 @@ from vidreason.graphs.state import Context, ReasonState
 def _replan(question: str, ctx: Context, feedback: str, previous: dict[str, Any] | None) -> Plan:
     """Ask the LLM again with what went wrong (the previous plan and the feedback go in as quoted data)."""
     assert ctx.llm is not None
-    messages = render_prompt(
-        "plan", question=question, channels=["visual", "speech", "ocr"], max_sub_events=4
-    )
+    messages = render_prompt("plan", question=question, channels=["visual", "speech", "ocr"], max_sub_events=4)
     messages.append(
         {
             "role": "user",
@@ -54,9 +52,7 @@ def _plan(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, Any]
             rec.note(f"re-planned after: {feedback}")
             return {"plan": plan.model_dump(mode="json"), "feedback": ""}
         except LLMError as e:
-            rec.degrade(
-                f"re-planning failed ({type(e).__name__}: {e}); kept the previous plan, relaxed order"
-            )
+            rec.degrade(f"re-planning failed ({type(e).__name__}: {e}); kept the previous plan, relaxed order")
             return {"feedback": ""}
     result = make_plan(question, ctx.settings, ctx.llm)
     if result.fallback:

@@ -116,10 +116,7 @@ def template_answer(
         details = []
         if assignment and assignment.get("chosen") and len(plan.sub_events) > 1:
             details.append(
-                "; ".join(
-                    f"{plan.sub_event(k).description}: {fmt_span(*v)}"
-                    for k, v in assignment["chosen"].items()
-                )
+                "; ".join(f"{plan.sub_event(k).description}: {fmt_span(*v)}" for k, v in assignment["chosen"].items())
             )
         extra: list[Evidence] = captions[:2] + speech[:2] + shown[:1]
         if extra:
@@ -131,9 +128,7 @@ def template_answer(
         citations += [cite(f, f"frame at {fmt_time(f.time)} inside {fmt_span(t0, t1)}") for f in frames[:2]]
         confidence = score if qtype is QuestionType.GROUNDING else min(score, 0.4 if not extra else 0.7)
     if assignment and assignment.get("relaxed"):
-        text += (
-            " (The sub-events were not found in the order the question implies; this is the closest match.)"
-        )
+        text += " (The sub-events were not found in the order the question implies; this is the closest match.)"
         confidence = min(confidence, 0.3)
     return {
         "text": text,

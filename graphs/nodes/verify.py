@@ -108,9 +108,7 @@ def _llm_check(
     out, rejected = [], []
     for i, c in zip(ids, kept, strict=True):
         if i is not None and i in unsupported:
-            rejected.append(
-                {**c.model_dump(mode="json"), "reason": f"LLM verifier: {unsupported[i] or 'unsupported'}"}
-            )
+            rejected.append({**c.model_dump(mode="json"), "reason": f"LLM verifier: {unsupported[i] or 'unsupported'}"})
         else:
             out.append(c)
     text = answer["text"]

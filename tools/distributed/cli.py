@@ -31,15 +31,9 @@ def add_ray_args(p: argparse.ArgumentParser) -> None:
         metavar="F",
         help="GPU (fraction) per worker; default 1 when the cluster has GPUs, else 0",
     )
-    g.add_argument(
-        "--max-in-flight", type=int, metavar="N", help="videos submitted at once (default: one per worker)"
-    )
-    g.add_argument(
-        "--ray-retries", type=int, default=2, metavar="N", help="retries of a video whose worker died"
-    )
-    g.add_argument(
-        "--summary", type=Path, metavar="FILE", help="run summary JSON (default: <cache>/runs/...)"
-    )
+    g.add_argument("--max-in-flight", type=int, metavar="N", help="videos submitted at once (default: one per worker)")
+    g.add_argument("--ray-retries", type=int, default=2, metavar="N", help="retries of a video whose worker died")
+    g.add_argument("--summary", type=Path, metavar="FILE", help="run summary JSON (default: <cache>/runs/...)")
 
 
 def ray_address(args: argparse.Namespace, videos: list[Path]) -> str | None:

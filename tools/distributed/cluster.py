@@ -199,9 +199,7 @@ def ray_map_videos(
                             log.warning("Ray worker died while on item %d (%s); starting a new one", pos, e)
                             ray.kill(actor, no_restart=True)
                             actors[slot] = actor_cls.remote(fn_ref)
-                        reason = (
-                            f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-                        )
+                        reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
                         if attempts <= max_retries:
                             log.warning(
                                 "retrying item %d (%s), attempt %d of %d",

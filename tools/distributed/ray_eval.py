@@ -99,9 +99,7 @@ def run_video_jobs_on_ray(
         else:
             log.error("video %s failed on the cluster: %s", path, r.error)
             for s in samples:
-                reporter._record(
-                    s, Path(path), None, [], IndexTiming(seconds=0.0), 0.0, error=f"ray: {r.error}"
-                )
+                reporter._record(s, Path(path), None, [], IndexTiming(seconds=0.0), 0.0, error=f"ray: {r.error}")
             errors += len(samples)
             n = len(samples)
         if progress is not None:

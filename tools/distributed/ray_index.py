@@ -42,12 +42,8 @@ class IndexJob:
         stages = {}
         for name, st in index.manifest.stages.items():
             status_file = index.stage_dir(name) / "status.json"
-            computed = st.status == "failed" or (
-                status_file.exists() and status_file.stat().st_mtime >= t_start
-            )
-            stages[name] = StageTime(
-                status=st.status, wall_s=st.wall_s, computed_now=computed, reason=st.reason
-            )
+            computed = st.status == "failed" or (status_file.exists() and status_file.stat().st_mtime >= t_start)
+            stages[name] = StageTime(status=st.status, wall_s=st.wall_s, computed_now=computed, reason=st.reason)
         decoded_now = any(st.computed_now and get_stage(n).frame_input for n, st in stages.items())
         return VideoResult(
             video=video,
@@ -60,9 +56,7 @@ class IndexJob:
         )
 
 
-def already_indexed(
-    video: Path, settings: Settings, stages: Sequence[str] | None = None
-) -> VideoResult | None:
+def already_indexed(video: Path, settings: Settings, stages: Sequence[str] | None = None) -> VideoResult | None:
     """A "skipped" result when ``video``'s index loads as complete for these settings, else None.
 
     Only videos hashed before in this cache are probed (the hash is never computed here), so checking a
@@ -91,11 +85,7 @@ def already_indexed(
 
 
 def default_summary_path(settings: Settings) -> Path:
-    return (
-        settings.cache_dir
-        / "runs"
-        / f"index-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}.json"
-    )
+    return settings.cache_dir / "runs" / f"index-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}.json"
 
 
 def _default_gpus(settings: Settings) -> float:

@@ -45,9 +45,7 @@ class StageCost(BaseModel):
     videos: int
     total_s: float
     mean_s: float
-    seconds_per_video_hour: float = Field(
-        description="stage seconds per hour of video (the cost to scale by)"
-    )
+    seconds_per_video_hour: float = Field(description="stage seconds per hour of video (the cost to scale by)")
 
 
 class RunSummary(BaseModel):
@@ -87,9 +85,7 @@ class RunSummary(BaseModel):
         done = [v for v in self.videos if v.status == "done"]
         hours = sum(v.duration_s for v in done) / 3600
         self.video_hours_done = round(hours, 6)
-        self.throughput_video_hours_per_hour = (
-            round(hours / (self.wall_s / 3600), 3) if self.wall_s > 0 else 0.0
-        )
+        self.throughput_video_hours_per_hour = round(hours / (self.wall_s / 3600), 3) if self.wall_s > 0 else 0.0
         per: dict[str, list[tuple[float, float]]] = defaultdict(list)
         for v in done:
             if v.decode_s > 0:  # the shared decode pass, outside every frame stage's own time

@@ -64,9 +64,7 @@ def spans_to_curve(
     if empty.any():
         mid = (starts[empty] + ends[empty]) / 2
         pos = np.clip(np.searchsorted(ft, mid), 1, max(ft.size - 1, 1))
-        nearest = np.where(
-            np.abs(ft[pos - 1] - mid) <= np.abs(ft[np.minimum(pos, ft.size - 1)] - mid), pos - 1, pos
-        )
+        nearest = np.where(np.abs(ft[pos - 1] - mid) <= np.abs(ft[np.minimum(pos, ft.size - 1)] - mid), pos - 1, pos)
         lo[empty] = np.minimum(nearest, ft.size - 1)
         hi[empty] = lo[empty] + 1
     lengths = hi - lo
@@ -145,9 +143,7 @@ def mix_curves(
         raise ConfigError(f"curves must have equal lengths; got {[a.size for a in arrs]}")
     w = np.ones(len(arrs)) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.shape != (len(arrs),) or np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
-        raise ConfigError(
-            f"weights must be {len(arrs)} finite values >= 0 with a positive sum; got {weights!r}"
-        )
+        raise ConfigError(f"weights must be {len(arrs)} finite values >= 0 with a positive sum; got {weights!r}")
     w = w / w.sum()
     mixed = sum(wi * _normalized(a, normalize) for wi, a in zip(w, arrs, strict=True))
     return np.asarray(mixed, dtype=np.float32)

@@ -136,9 +136,7 @@ def best_assignment(
     n = len(cands)
     for con in constraints:
         if max(con.a, con.b) >= n:
-            raise ConfigError(
-                f"constraint {con.describe()} names a sub-event >= {n} (the number of sub-events)"
-            )
+            raise ConfigError(f"constraint {con.describe()} names a sub-event >= {n} (the number of sub-events)")
     sizes = [c.shape[0] for c in cands]
     total = int(np.prod([float(s) for s in sizes]))
     if total <= exact_limit:
@@ -193,9 +191,7 @@ def _beam(cands: list[np.ndarray], constraints: Sequence[Constraint], width: int
     return choice
 
 
-def _satisfiable(
-    k: Constraint, starts: np.ndarray, ends: np.ndarray, other: np.ndarray, n: int
-) -> np.ndarray:
+def _satisfiable(k: Constraint, starts: np.ndarray, ends: np.ndarray, other: np.ndarray, n: int) -> np.ndarray:
     """For a constraint with only its lower end assigned: can any candidate of the other end satisfy it?"""
     lo = min(k.a, k.b)
     rows, m = starts.shape[0], other.shape[0]

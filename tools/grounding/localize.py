@@ -131,9 +131,7 @@ def _window_table(
     return np.concatenate(statics), np.concatenate(starts), np.concatenate(lengths)
 
 
-def _nms_prefix(
-    order: np.ndarray, s32: np.ndarray, e32: np.ndarray, thresh: np.float32, top_k: int
-) -> list[int]:
+def _nms_prefix(order: np.ndarray, s32: np.ndarray, e32: np.ndarray, thresh: np.float32, top_k: int) -> list[int]:
     """Greedy NMS over ``order`` (best first), stopping after ``top_k`` survivors; returns their positions
     in ``order``. Walking the sorted list and stopping early is exact (spec section 1, step 5)."""
     s, e = s32[order], e32[order]
@@ -173,9 +171,7 @@ def select_top(rank: np.ndarray, s32: np.ndarray, e32: np.ndarray, thresh: float
         m *= 4
 
 
-def _validate(
-    scores: np.ndarray, duration: float, stride: int, max_stride: int, top_k: int, nms: float
-) -> None:
+def _validate(scores: np.ndarray, duration: float, stride: int, max_stride: int, top_k: int, nms: float) -> None:
     if scores.ndim != 1:
         raise ConfigError(f"scores must be a 1-D curve over the sampled frames; got shape {scores.shape}")
     if not np.isfinite(scores).all():

@@ -24,9 +24,7 @@ def pad_frames(n_frames: int, duration: float, pad_sec: float) -> int:
     return round(n_frames / duration * pad_sec)
 
 
-def pad_features(
-    features: np.ndarray, duration: float, pad_sec: float, *, seed: int
-) -> tuple[np.ndarray, float]:
+def pad_features(features: np.ndarray, duration: float, pad_sec: float, *, seed: int) -> tuple[np.ndarray, float]:
     """Prepend standard-normal noise frames (same trailing shape and dtype) worth ``pad_sec`` seconds to
     per-frame features ``[T, ...]``; returns the padded features and the new duration (``+ pad_sec``)."""
     feats = np.asarray(features)

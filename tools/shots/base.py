@@ -86,9 +86,7 @@ class ShotDetector(ABC):
             raise ConfigError(f"frames must be uint8 [N, H, W, 3], got {frames.dtype} {frames.shape}")
         if len(frames) != len(timestamps):
             raise ConfigError(f"{len(frames)} frames but {len(timestamps)} timestamps")
-        if len(timestamps) and (
-            np.any(np.diff(timestamps) <= 0) or (self._times and timestamps[0] <= self._times[-1])
-        ):
+        if len(timestamps) and (np.any(np.diff(timestamps) <= 0) or (self._times and timestamps[0] <= self._times[-1])):
             raise ConfigError("timestamps must be strictly increasing across update() calls")
         return frames, timestamps
 
@@ -98,9 +96,7 @@ def cut_time(times: np.ndarray, i: int) -> float:
     return float((times[i - 1] + times[i]) / 2) if i > 0 else float(times[0])
 
 
-def select_boundaries(
-    candidates: Sequence[tuple[float, float]], duration: float, min_shot_len: float
-) -> list[float]:
+def select_boundaries(candidates: Sequence[tuple[float, float]], duration: float, min_shot_len: float) -> list[float]:
     """Greedy non-maximum suppression: strongest candidates first, each kept only if it is at least
     ``min_shot_len`` from every kept boundary and from both ends of the video. Returns sorted times."""
     kept: list[float] = []

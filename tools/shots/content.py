@@ -36,9 +36,7 @@ def rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
     mx, mn = x.max(axis=-1), x.min(axis=-1)
     delta = mx - mn
     safe = np.where(delta > 0, delta, 1.0)
-    h = np.where(
-        mx == r, ((g - b) / safe) % 6.0, np.where(mx == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0)
-    )
+    h = np.where(mx == r, ((g - b) / safe) % 6.0, np.where(mx == g, (b - r) / safe + 2.0, (r - g) / safe + 4.0))
     h = np.where(delta > 0, h / 6.0, 0.0)
     s = np.where(mx > 0, delta / np.where(mx > 0, mx, 1.0), 0.0)
     return np.stack([h, s, mx], axis=-1).astype(np.float32)
@@ -82,9 +80,7 @@ def colour_histograms(frames: np.ndarray) -> np.ndarray:
     return hist
 
 
-def feature_distance(
-    hist_a: np.ndarray, thumb_a: np.ndarray, hist_b: np.ndarray, thumb_b: np.ndarray
-) -> np.ndarray:
+def feature_distance(hist_a: np.ndarray, thumb_a: np.ndarray, hist_b: np.ndarray, thumb_b: np.ndarray) -> np.ndarray:
     """Distance in [0, 1] between feature rows (broadcasting over leading axes)."""
     d_hist = 0.5 * np.abs(hist_a - hist_b).sum(axis=-1)
     diff = np.abs(thumb_a - thumb_b)
@@ -164,11 +160,7 @@ class ContentDetector(ShotDetector):
         candidates: list[tuple[float, float]] = []
         for a, b in _runs(active):
             # hard cuts: single frames standing out of their neighbours
-            cuts = [
-                c
-                for c in range(a, b + 1)
-                if d1[c] >= max(self.threshold, self.adaptive_ratio * _local(d1, c))
-            ]
+            cuts = [c for c in range(a, b + 1) if d1[c] >= max(self.threshold, self.adaptive_ratio * _local(d1, c))]
             candidates += [(cut_time(times, c), float(d1[c])) for c in cuts]
             length = b - a + 1
             if cuts or length < 2 or length >= self._k:
@@ -188,9 +180,7 @@ class ContentDetector(ShotDetector):
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Maximal runs ``(first, last)`` of True values."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(
-        zip(np.flatnonzero(edges == 1).tolist(), (np.flatnonzero(edges == -1) - 1).tolist(), strict=True)
-    )
+    return list(zip(np.flatnonzero(edges == 1).tolist(), (np.flatnonzero(edges == -1) - 1).tolist(), strict=True))
 
 
 def _local(d1: np.ndarray, c: int) -> float:

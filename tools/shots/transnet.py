@@ -146,9 +146,7 @@ class TransNetV2Detector(ShotDetector):
             n_windows = min(n_windows, -(-(self._seen - self._done) // STEP))
         for first in range(0, n_windows, self.batch_windows):
             count = min(self.batch_windows, n_windows - first)
-            batch = np.stack(
-                [self._buf[(first + j) * STEP : (first + j) * STEP + WINDOW] for j in range(count)]
-            )
+            batch = np.stack([self._buf[(first + j) * STEP : (first + j) * STEP + WINDOW] for j in range(count)])
             self._probs.append(self._predict(batch).reshape(-1))
         self._done += n_windows * STEP
         self._buf = self._buf[n_windows * STEP :]
