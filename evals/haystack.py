@@ -24,7 +24,7 @@ from vidreason.agent.errors import ConfigError, DatasetError, VideoOpenError
 from vidreason.evals.datasets.base import iter_jsonl, read_json, require_file
 from vidreason.evals.datasets.charades import parse_sta_line
 from vidreason.evals.datasets.locator import VIDEO_EXTENSIONS, VideoLocator
-from vidreason.evals.report import atomic_write_text
+from vidreason.tools.storage import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -296,9 +296,9 @@ def make_haystack(
         queries.append((n.query, round(s0 + s, 3), round(s0 + e, 3)))
     vid = name
     txt = out / f"{name}.txt"
-    atomic_write_text(txt, "".join(f"{vid} {s:.2f} {e:.2f}##{q}\n" for q, s, e in queries))
+    write_text_atomic(txt, "".join(f"{vid} {s:.2f} {e:.2f}##{q}\n" for q, s, e in queries))
     csv_path = out / f"{name}_durations.csv"
-    atomic_write_text(csv_path, f"id,length\n{vid},{total:.3f}\n")
+    write_text_atomic(csv_path, f"id,length\n{vid},{total:.3f}\n")
     sidecar = out / f"{name}.json"
     result = HaystackResult(
         video_id=vid,
@@ -319,7 +319,7 @@ def make_haystack(
             "haystack": result.model_dump(mode="json"),
         }
     }
-    atomic_write_text(sidecar, json.dumps(layout, indent=2))
+    write_text_atomic(sidecar, json.dumps(layout, indent=2))
     return result
 
 

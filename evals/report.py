@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import importlib.metadata
 import logging
 import os
 import platform
@@ -31,24 +30,10 @@ from vidreason.evals.metrics import (
     saliency_matrix,
 )
 from vidreason.evals.predictions import PredictionRecord
+from vidreason.tools.builder import PROVENANCE_PACKAGES, package_versions
+from vidreason.tools.storage import write_text_atomic
 
 logger = logging.getLogger(__name__)
-
-PACKAGES = (
-    "vidreason",
-    "numpy",
-    "torch",
-    "open_clip_torch",
-    "transformers",
-    "faster-whisper",
-    "ctranslate2",
-    "av",
-    "decord",
-    "langgraph",
-    "litellm",
-    "pydantic",
-    "matplotlib",
-)
 
 
 class Timing(BaseModel):
@@ -79,24 +64,6 @@ class EvalReport(BaseModel):
     provenance: dict[str, Any]
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
 def file_sha256(path: str | Path) -> str:
     h = hashlib.sha256()
     with Path(path).open("rb") as f:
@@ -121,16 +88,6 @@ def git_commit(repo: Path | None = None) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for n in names:
-        try:
-            out[n] = importlib.metadata.version(n)
-        except importlib.metadata.PackageNotFoundError:
-            out[n] = None
-    return out
-
-
 def provenance(files: dict[str, str | None], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Package versions, python/platform, git commit, command line, and sha256 of each input file."""
     return {
@@ -138,7 +95,7 @@ def provenance(files: dict[str, str | None], extra: dict[str, Any] | None = None
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "argv": list(sys.argv),
-        "packages": package_versions(),
+        "packages": package_versions((*PROVENANCE_PACKAGES, "matplotlib")),
         "files": {k: {"path": v, "sha256": file_sha256(v)} for k, v in files.items() if v and Path(v).is_file()},
         **(extra or {}),
     }
@@ -328,8 +285,8 @@ def write_report(report: EvalReport, records: Sequence[PredictionRecord], out_di
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "markdown": out / "report.md"}
-    atomic_write_text(paths["json"], report.model_dump_json(indent=2))
-    atomic_write_text(paths["markdown"], render_markdown(report))
+    write_text_atomic(paths["json"], report.model_dump_json(indent=2))
+    write_text_atomic(paths["markdown"], render_markdown(report))
     hist, curve = write_plots(records, out)
     paths["iou_hist"], paths["recall_vs_iou"] = hist, curve
     logger.info("report written to %s", out)

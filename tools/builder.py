@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_PACKAGES = (
+PROVENANCE_PACKAGES = (
     "vidreason",
     "numpy",
     "torch",
@@ -42,9 +42,10 @@ _PACKAGES = (
 )
 
 
-def package_versions() -> dict[str, str]:
+def package_versions(names: Sequence[str] = PROVENANCE_PACKAGES) -> dict[str, str]:
+    """Installed versions of ``names`` (packages that are not installed are left out)."""
     out = {}
-    for name in _PACKAGES:
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -127,6 +128,11 @@ def _finish(index: VideoIndex, stage: Stage, ctx: StageContext, out: StageOutput
         log.warning("stage %s %s: %s", stage.name, status.status, status.reason)
 
 
+def _degraded(error: Exception) -> StageOutput:
+    """The output of a stage that could not run for a known reason (missing model, unusable input)."""
+    return StageOutput(artefact=None, status="degraded", reason=f"{type(error).__name__}: {error}")
+
+
 def _run_stage(index: VideoIndex, stage: Stage, progress: Progress | None) -> None:
     missing = _missing_requirements(index, stage)
     if missing:
@@ -137,7 +143,7 @@ def _run_stage(index: VideoIndex, stage: Stage, progress: Progress | None) -> No
     try:
         out = stage.run(ctx)
     except VidreasonError as e:  # a missing model or unusable input degrades this stage only
-        out = StageOutput(artefact=None, status="degraded", reason=f"{type(e).__name__}: {e}")
+        out = _degraded(e)
     except Exception as e:
         log.debug("stage %s crashed", stage.name, exc_info=True)
         _record_failure(index, stage, f"{type(e).__name__}: {e}", time.perf_counter() - t0, ctx.folder)
@@ -162,8 +168,12 @@ def _decode_pass(index: VideoIndex, stages: list[Stage], progress: Progress | No
         try:
             consumers[stage.name] = (stage, ctx, stage.open(ctx))
         except VidreasonError as e:
-            out = StageOutput(artefact=None, status="degraded", reason=f"{type(e).__name__}: {e}")
-            _finish(index, stage, ctx, out, time.perf_counter() - t0)
+            _finish(index, stage, ctx, _degraded(e), time.perf_counter() - t0)
+            continue
+        except Exception as e:
+            if stage.name == "frames":
+                raise
+            _record_failure(index, stage, f"{type(e).__name__}: {e}", time.perf_counter() - t0, ctx.folder)
             continue
         spent[stage.name] = time.perf_counter() - t0
     if not consumers:
@@ -203,7 +213,9 @@ def _decode_pass(index: VideoIndex, stages: list[Stage], progress: Progress | No
         try:
             out = consumer.close()
         except VidreasonError as e:
-            out = StageOutput(artefact=None, status="degraded", reason=f"{type(e).__name__}: {e}")
+            if name == "frames":  # without a frame table there is no index
+                raise
+            out = _degraded(e)
         except Exception as e:
             if name == "frames":
                 raise

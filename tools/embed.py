@@ -245,8 +245,13 @@ def _resolve_open_clip_weights(model_name: str, pretrained: str, cache_dir: str 
 
 
 @functools.lru_cache(maxsize=4)
-def _load_open_clip(model_name: str, pretrained: str, device: str, cache_dir: str | None) -> tuple[Any, Any, dict]:
-    """(model in eval mode on ``device``, tokenizer, preprocess cfg), once per arguments."""
+def _load_open_clip(
+    model_name: str, pretrained: str, device: str, cache_dir: str | None, dtype: Any = None
+) -> tuple[Any, Any, dict]:
+    """(model in eval mode on ``device``, tokenizer, preprocess cfg), once per arguments. With ``dtype`` the
+    parameters are created in that dtype (no full-precision copy ever exists: lower peak memory)."""
+    import torch
+
     try:
         import open_clip
     except ImportError as e:  # pragma: no cover - a dependency
@@ -262,11 +267,16 @@ def _load_open_clip(model_name: str, pretrained: str, device: str, cache_dir: st
         keys = ("mean", "std", "interpolation", "resize_mode")
         kwargs["force_preprocess_cfg"] = {k: tag_cfg[k] for k in keys if k in tag_cfg}
         kwargs["force_quick_gelu"] = bool(tag_cfg.get("quick_gelu", False))
+    previous = torch.get_default_dtype()
     try:
+        if dtype is not None:
+            torch.set_default_dtype(dtype)
         model = open_clip.create_model(model_name, pretrained=checkpoint, device=device, **kwargs)
         tokenizer = open_clip.get_tokenizer(model_name)
     except (RuntimeError, OSError, ValueError) as e:
         raise ModelUnavailable(f"cannot build open_clip {model_name}/{pretrained}: {e}") from e
+    finally:
+        torch.set_default_dtype(previous)
     model.eval()
     from open_clip.model import get_model_preprocess_cfg
 
@@ -294,13 +304,16 @@ class ClipEmbedder:
         self.random_weights = pretrained == RANDOM
         if self.random_weights:
             log.warning("open_clip %s with RANDOM weights: visual scores are meaningless (degraded)", model_name)
-        self._model, self._tokenizer, pp = _load_open_clip(
-            model_name, pretrained, self.device, str(cache_dir) if cache_dir else None
-        )
-        if self.precision == "bf16":  # CPU: bf16 weights run on AMX / AVX512-BF16 kernels
-            import torch
+        import torch
 
-            self._model = self._model.to(torch.bfloat16)
+        cpu_bf16 = self.precision == "bf16" and not self.device.startswith("cuda")
+        self._model, self._tokenizer, pp = _load_open_clip(
+            model_name,
+            pretrained,
+            self.device,
+            str(cache_dir) if cache_dir else None,
+            dtype=torch.bfloat16 if cpu_bf16 else None,  # bf16 weights run on AMX / AVX512-BF16 kernels
+        )
         size = pp.get("size", 224)
         self.image_size = int(size if isinstance(size, int) else size[0])
         self._pp = pp

@@ -200,7 +200,8 @@ def _iter_pyav(
                 in_table = table.take(t)
                 in_extra = extra.take(t) if extra else False
                 if in_table or in_extra:
-                    buf.add(frame.to_ndarray(format="rgb24", width=w, height=h), t, in_table, in_extra)
+                    rgb = frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA")
+                    buf.add(rgb, t, in_table, in_extra)
                     if buf.full():
                         yield buf.flush()
         except av.error.FFmpegError as e:  # truncated / damaged stream: keep what decoded
