@@ -166,3 +166,20 @@ def test_packaged_multilingual_base_joins_and_detects_german(
     out = tr.transcribe(audio)
     assert out.language == "de" and out.language_probability and out.language_probability > 0.5
     assert "software" in out.text.lower(), out.text
+
+
+def test_vad_in_blocks_matches_one_pass(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long audio is cut into VAD blocks (bounded memory); speech across a block edge is joined again."""
+    from vidreason.tools import asr
+    from vidreason.tools.video import extract_audio
+
+    audio = extract_audio(shared_data / "audio" / "jfk.flac")
+    options = asr.AsrOptions()
+    whole = asr.speech_regions(audio, options)
+    monkeypatch.setattr(asr, "VAD_BLOCK_S", 2.5)  # edges inside the speech
+    blocked = asr.speech_regions(audio, options)
+    assert all(r.duration <= options.max_window_s + 1e-6 for r in blocked)
+    covered = sum(r.duration for r in whole)
+    assert sum(r.duration for r in blocked) == pytest.approx(covered, rel=0.15)
+    assert blocked[0].start == pytest.approx(whole[0].start, abs=0.3)
+    assert blocked[-1].end == pytest.approx(whole[-1].end, abs=0.3)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 _SILENT_PEAK = 1e-4  # peak amplitude below which audio counts as digital silence
+VAD_BLOCK_S = 300.0  # voice activity detection runs on blocks of this many seconds
 
 
 class AsrOptions(BaseModel):
@@ -78,8 +80,28 @@ def speech_regions(audio: np.ndarray, options: AsrOptions) -> list[Span]:
         min_speech_duration_ms=options.min_speech_ms,
         max_speech_duration_s=options.max_window_s,
     )
-    chunks = get_speech_timestamps(audio, vad, sampling_rate=SAMPLE_RATE)
-    return [Span(start=c["start"] / SAMPLE_RATE, end=c["end"] / SAMPLE_RATE) for c in chunks if c["end"] > c["start"]]
+    block = round(VAD_BLOCK_S * SAMPLE_RATE)
+    join_gap = options.min_silence_ms / 1000
+    out: list[Span] = []
+    for b0 in range(0, len(audio), block):  # blocks bound the VAD's working memory on long audio
+        t0 = b0 / SAMPLE_RATE
+        for c in get_speech_timestamps(audio[b0 : b0 + block], vad, sampling_rate=SAMPLE_RATE):
+            if c["end"] <= c["start"]:
+                continue
+            span = Span(start=t0 + c["start"] / SAMPLE_RATE, end=t0 + c["end"] / SAMPLE_RATE)
+            if out and b0 and span.start - t0 < join_gap and t0 - out[-1].end < join_gap:
+                span = Span(start=out.pop().start, end=span.end)  # speech running across the block edge
+            out.extend(_split(span, options.max_window_s))
+    return out
+
+
+def _split(span: Span, max_s: float) -> list[Span]:
+    """``span`` cut into equal pieces no longer than ``max_s``."""
+    n = max(1, math.ceil(span.duration / max_s - 1e-9))
+    step = span.duration / n
+    return [
+        Span(start=span.start + i * step, end=span.end if i == n - 1 else span.start + (i + 1) * step) for i in range(n)
+    ]
 
 
 def group_regions(regions: Sequence[Span], max_window_s: float, max_gap_s: float) -> list[list[Span]]:
@@ -228,7 +250,8 @@ class WhisperTranscriber:
             return self._empty(0.0, "no audio: the audio holds no samples")
         if not np.isfinite(audio).all():
             audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
-        peak = float(np.abs(audio).max())
+        block = round(VAD_BLOCK_S * SAMPLE_RATE)  # no full-length temporary copy
+        peak = max(float(np.abs(audio[i : i + block]).max()) for i in range(0, len(audio), block))
         if peak < _SILENT_PEAK:
             return self._empty(duration, f"silent audio (peak amplitude {peak:.1e})")
         regions = speech_regions(audio, self.options)
