@@ -78,7 +78,7 @@ class SummariesStage(Stage):
     """The graph with captions written in and summaries at every level; artefact: ``VideoGraph``."""
 
     name = "summaries"
-    version = "1"
+    version = "2"
     requires: ClassVar[tuple[str, ...]] = ("graph",)
     uses: ClassVar[tuple[str, ...]] = ("captions",)
 

@@ -263,12 +263,19 @@ def _llm_summary(
     return draft.summary.strip(), cites
 
 
-def _structural(node_id: str, span: str, items: list[dict[str, Any]]) -> tuple[str, list[str]]:
-    level = level_of(node_id)
-    kinds = sorted({level_of(i["id"]) for i in items}) or ["part"]
+def _structural(
+    graph: VideoGraph, node_id: str, span: str, items: list[dict[str, Any]]
+) -> tuple[str, list[str]]:
+    """What the structure alone says: how many events/scenes/shots the node spans."""
+    name = "The video" if node_id == "video" else f"The {level_of(node_id)} {node_id}"
+    counts = []
+    for level in ("event", "scene", "shot"):
+        n = len(graph.descendants(node_id, level))
+        if n:
+            counts.append(f"{n} {level}{'' if n == 1 else 's'}")
+    parts = ", ".join(counts) or "no smaller parts"
     return (
-        f"The {level} {node_id} ({span}) contains {len(items)} {'/'.join(kinds)}(s); no captions, speech or "
-        "on-screen text are available for it.",
+        f"{name} ({span}) has {parts}; no captions, speech or on-screen text are available for it.",
         [i["id"] for i in items],
     )
 
@@ -297,7 +304,7 @@ def summarize_node(
     error = None
     method: Method
     if not any(i["text"] for i in items):
-        (text, cites), method = _structural(node_id, span, items), "structural"
+        (text, cites), method = _structural(graph, node_id, span, items), "structural"
     else:
         method = "extractive"
         text, cites = "", []
