@@ -97,11 +97,13 @@ class Grounder:
         """Channel -> None when it has data, else the reason it is off."""
         degraded = self.index.degraded
         out: dict[str, str | None] = {}
-        out["visual"] = (
-            None
-            if _embeddings(self.index) is not None
-            else (f"visual: {degraded.get('embeddings', 'no frame embeddings in the index')}")
-        )
+        emb = _embeddings(self.index)
+        if emb is None:
+            out["visual"] = f"visual: {degraded.get('embeddings', 'no frame embeddings in the index')}"
+        elif emb.random_weights:  # meaningless scores: only used when a caller names the channel explicitly
+            out["visual"] = "visual: random-weight embeddings (plumbing/benchmarks only)"
+        else:
+            out["visual"] = None
         for ch, stage in (("speech", "transcript"), ("ocr", "ocr"), ("caption", "captions")):
             if text_items(self.index, ch):  # type: ignore[arg-type]
                 out[ch] = None
@@ -132,8 +134,12 @@ class Grounder:
         return self._curves[key]
 
     def weights(self, channels: Sequence[str] | None) -> dict[str, float]:
-        """Mixing weight per available channel: channels the sub-event names get 1, the others 0.25."""
+        """Mixing weight per available channel: channels the sub-event names get 1, the others 0.25.
+
+        Random-weight frame embeddings count only when ``channels`` names ``visual`` explicitly."""
         avail = [c for c, why in self.available().items() if why is None]
+        if channels is not None and "visual" in channels and "visual" not in avail and _embeddings(self.index):
+            avail.append("visual")
         named = set(channels or CHANNELS)
         if "ocr" in named:
             named.add("caption")  # captions often transcribe on-screen text too
