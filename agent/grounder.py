@@ -47,6 +47,8 @@ REFERENCE_FPS = 3.0
 TEXT_FLOOR = 0.21
 #: items scoring at least this fraction of the best item are what a text-only span snaps to
 SNAP_FRACTION = 0.5
+#: matching items closer than this (seconds) join into one span
+JOIN_GAP_S = 1.0
 
 
 _matchers: dict[tuple[str, str], Any] = {}
@@ -176,20 +178,32 @@ class Grounder:
 
     def snap(self, text: str, weights: Mapping[str, float], start: float, end: float) -> tuple[float, float]:
         """Text-only spans snapped to the exact times of the matching items they cover (a frame-grid span
-        ``[5, 9]`` over a line spoken from 6.0 to 8.3 s becomes ``[6.0, 8.3]``)."""
+        ``[5, 9]`` over a line spoken from 6.0 to 8.3 s becomes ``[6.0, 8.3]``), then grown over adjacent
+        matching items (gaps up to ``JOIN_GAP_S``): a sentence the transcript split into several lines is
+        one moment."""
         hits: list[tuple[float, float]] = []
+        matching: list[tuple[float, float]] = []
         for ch in weights:
             scores = self._item_scores.get((ch, text))
             if ch == "visual" or scores is None or not len(scores):
                 continue
             floor = max(0.1, SNAP_FRACTION * float(scores.max()))
             for it, sc in zip(text_items(self.index, ch), scores, strict=False):  # type: ignore[arg-type]
-                inter = min(end, it.end) - max(start, it.start)
-                if sc >= floor and inter >= 0.5 * max(it.end - it.start, 1e-6):
+                if sc < floor:
+                    continue
+                matching.append((it.start, it.end))
+                if min(end, it.end) - max(start, it.start) >= 0.5 * max(it.end - it.start, 1e-6):
                     hits.append((it.start, it.end))
         if not hits:
             return start, end
-        return round(min(a for a, _ in hits), 3), round(max(b for _, b in hits), 3)
+        lo, hi = min(a for a, _ in hits), max(b for _, b in hits)
+        for a, b in sorted(matching):  # forwards
+            if lo - JOIN_GAP_S <= a <= hi + JOIN_GAP_S:
+                hi = max(hi, b)
+        for a, b in sorted(matching, key=lambda x: -x[1]):  # backwards
+            if lo - JOIN_GAP_S <= b <= hi + JOIN_GAP_S:
+                lo = min(lo, a)
+        return round(lo, 3), round(hi, 3)
 
     # ---- grounding ------------------------------------------------------------------------------
     def ground(
