@@ -15,10 +15,12 @@ real network call raises ``LLMNotConfigured``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -43,6 +45,22 @@ from vidreason.agent.schemas import LLMCall
 from vidreason.agent.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: where calls made in the current context are also recorded (one list per graph step; concurrent runs that
+#: share a client, e.g. in the UI, keep their calls apart because each thread/task has its own context)
+_CALL_SINK: contextvars.ContextVar[list[LLMCall] | None] = contextvars.ContextVar("vidreason_llm_calls", default=None)
+
+
+@contextlib.contextmanager
+def recording_calls() -> Iterator[list[LLMCall]]:
+    """Collect the LLM calls made inside the ``with`` block (in this thread or task only)."""
+    sink: list[LLMCall] = []
+    token = _CALL_SINK.set(sink)
+    try:
+        yield sink
+    finally:
+        _CALL_SINK.reset(token)
+
 
 FORBID_NETWORK_ENV = "VIDREASON_FORBID_LLM_NETWORK"
 T = TypeVar("T", bound=BaseModel)
@@ -309,6 +327,9 @@ class LLMClient:
         else:
             call.redacted = True
         self.calls.append(call)
+        sink = _CALL_SINK.get()
+        if sink is not None:
+            sink.append(call)
         if error is not None:
             error.llm_call = call  # type: ignore[attr-defined]
 

@@ -160,3 +160,29 @@ def test_litellm_mock_timeout_maps_to_llm_timeout() -> None:
     client = LLMClient(_settings(llm="gpt-4o-mini", llm_timeout_s=0.01), transport=transport)
     with pytest.raises(LLMTimeout, match=r"0\.01"):
         client.complete_text(MSGS)
+
+
+def test_calls_are_recorded_per_context_even_when_threads_share_a_client() -> None:
+    import threading
+
+    from vidreason.agent.llm import recording_calls
+
+    client = LLMClient(_settings(), transport=ScriptedTransport(["a", "b", "c", "d"], json_schema=False))
+    seen: dict[str, list[str]] = {}
+    barrier = threading.Barrier(2)
+
+    def run(name: str) -> None:
+        with recording_calls() as calls:
+            barrier.wait()
+            client.complete_text(MSGS, purpose=name)
+            barrier.wait()
+            client.complete_text(MSGS, purpose=name)
+        seen[name] = [c.purpose for c in calls]
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("one", "two")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"one": ["one", "one"], "two": ["two", "two"]}
+    assert len(client.calls) == 4

@@ -12,6 +12,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
+from vidreason.agent.llm import recording_calls
 from vidreason.agent.schemas import Plan, ToolCall
 from vidreason.agent.trace import step_record
 from vidreason.graphs.state import Context, ReasonState
@@ -92,17 +93,16 @@ def traced(name: str, body: NodeBody) -> Callable[..., dict[str, Any]]:
         ctx = runtime.context
         rec = StepRecorder(ctx)
         started = time.time()
-        n_calls = len(ctx.llm.calls) if ctx.llm is not None else 0
         error = None
         try:
-            update = body(state, ctx, rec)
+            with recording_calls() as llm_calls:
+                update = body(state, ctx, rec)
         except Exception as e:
             error = f"{type(e).__name__}: {e}"
             raise
         finally:
             if error is not None:
                 log.debug("node %s failed: %s", name, error)
-        llm_calls = list(ctx.llm.calls[n_calls:]) if ctx.llm is not None else []
         step = step_record(
             name,
             started,
