@@ -85,8 +85,10 @@ def build_index(
         stage_root.mkdir(parents=True, exist_ok=True)
         for stale in stage_root.glob(".tmp-*"):  # left by a killed build
             shutil.rmtree(stale, ignore_errors=True)
-        todo = [s for s in enabled_stages(settings, stages) if force or not index.has(s.name)]
-        for s in enabled_stages(settings, stages):
+        wanted = enabled_stages(settings, stages)
+        todo = [s for s in wanted if force or not index.has(s.name)]
+        manifest.stages = {}  # rebuilt for these settings: what exists now, then what this build commits
+        for s in wanted:
             if s not in todo and (st := index.status(s.name)) is not None:
                 manifest.stages[s.name] = st
         frame_todo = [s for s in todo if s.frame_input is not None]

@@ -135,7 +135,10 @@ class VideoIndex:
             raise IndexCorrupt(f"{manifest_file}: unreadable manifest ({e}); rebuild with --force") from e
         manifest.video = info.model_copy(update={"path": str(p)})
         index = cls(p, root, settings, manifest)
-        missing = [s.name for s in enabled_stages(settings, stages) if not index.has(s.name)]
+        wanted = enabled_stages(settings, stages)
+        # the manifest describes the last build; these settings may select other stage folders
+        manifest.stages = {s.name: st for s in wanted if (st := index.status(s.name)) is not None}
+        missing = [s.name for s in wanted if not index.has(s.name)]
         if missing and complete:
             raise IndexNotFound(f"{p}: index incomplete for these settings; missing stages: {', '.join(missing)}")
         return index
