@@ -139,10 +139,6 @@ class Settings(BaseSettings):
     grounding_stride: int = Field(20, ge=1)
     grounding_max_stride_factor: float = Field(0.5, gt=0, le=1)
 
-    low_memory: bool = Field(
-        False, description="free each stage's model when the stage is done (lower peak RAM; models reload later)"
-    )
-
     max_question_chars: int = Field(2000, ge=16, le=100_000)
 
     _explicit: set[str] = PrivateAttr(default_factory=set)

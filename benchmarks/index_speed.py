@@ -41,7 +41,6 @@ def main() -> None:
         default="random",
         help="ViT-B/32 with random weights (same cost as real ones) or no visual channel",
     )
-    ap.add_argument("--low-memory", action="store_true", help="Settings(low_memory=True): free models per stage")
     args = ap.parse_args()
     t = time.perf_counter()
     video = args.video or make_long_video(args.minutes, speech=True)
@@ -58,11 +57,9 @@ def main() -> None:
             d["frames_per_s"] = d["frames"] / d["wall_s"]
             result[f"decode_{decoder}"] = d
     extra: dict = {"clip_pretrained": "random"} if args.visual == "random" else {"visual_enabled": False}
-    if args.low_memory:
-        extra["low_memory"] = True
     result["index_fast_profile"] = index_in_subprocess(video, duration, extra)
     result["bench_process_peak_rss_mb"] = peak_rss_mb()
-    report(f"index_speed_{args.minutes:g}min{'_lowmem' if args.low_memory else ''}", result)
+    report(f"index_speed_{args.minutes:g}min", result)
 
 
 if __name__ == "__main__":

@@ -145,19 +145,3 @@ def test_second_process_waits_and_reuses(clip: Path, settings: Settings, only_co
         assert slow.runs == 0 and index.get("slow_test") == {"frames": 4}
     finally:
         assert first.wait(timeout=60) == 0
-
-
-def test_low_memory_releases_models_after_each_stage(
-    clip: Path, settings: Settings, only_core_stages: None
-) -> None:
-    released: list[str] = []
-
-    class Releasing(SlowStage):
-        def release(self) -> None:
-            released.append(self.name)
-
-    stage_registry.register_stage("slow_test", Releasing)
-    VideoIndex.build(clip, settings)
-    assert released == []  # models stay loaded by default (one load per process / Ray actor)
-    VideoIndex.build(clip, settings.override(low_memory=True), force=True)
-    assert released == ["slow_test"]

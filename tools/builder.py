@@ -94,11 +94,9 @@ def build_index(
         frame_todo = [s for s in todo if s.frame_input is not None]
         if frame_todo:
             _decode_pass(index, frame_todo, progress)
-            _release(settings, frame_todo)
         for stage in todo:
             if stage.frame_input is None:
                 _run_stage(index, stage, progress)
-                _release(settings, [stage])
         index.write_manifest()
     return index
 
@@ -130,18 +128,6 @@ def _finish(index: VideoIndex, stage: Stage, ctx: StageContext, out: StageOutput
     status = index.commit_stage(stage, ctx.folder, out, wall_s)
     if status.status != "ok":
         log.warning("stage %s %s: %s", stage.name, status.status, status.reason)
-
-
-def _release(settings: Settings, stages: list[Stage]) -> None:
-    """With ``settings.low_memory``, drop the models of stages that are done, so the next stage's models do
-    not stack on top of them (peak RSS is the largest stage, not the sum)."""
-    if not settings.low_memory:
-        return
-    import gc
-
-    for stage in stages:
-        stage.release()
-    gc.collect()
 
 
 def _degraded(error: Exception) -> StageOutput:

@@ -417,16 +417,6 @@ def load_visual_encoder(settings: Settings) -> VisualTextEncoder:
         raise
 
 
-def release_visual_encoders() -> None:
-    """Forget the loaded image/text encoders (they reload on next use)."""
-    _clip_embedder.cache_clear()
-    import sys
-
-    blip2 = sys.modules.get("vidreason.tools.blip2")
-    if blip2 is not None:
-        blip2.load_blip2_scorer.cache_clear()
-
-
 @functools.lru_cache(maxsize=4)
 def _clip_embedder(model: str, pretrained: str, device: str, batch_size: int, precision: str) -> ClipEmbedder:
     return ClipEmbedder(model, pretrained, device, batch_size=batch_size, precision=precision)

@@ -111,12 +111,6 @@ class TranscriptStage(JsonStage):
             self._transcribers[key] = WhisperTranscriber.from_settings(settings)
         return self._transcribers[key]
 
-    def release(self) -> None:
-        from vidreason.tools.asr_models import load_whisper
-
-        self._transcribers.clear()
-        load_whisper.cache_clear()
-
     def run(self, ctx: StageContext) -> StageOutput:
         if not ctx.info.has_audio:
             empty = Transcript(duration=ctx.info.duration, reason="no audio stream in the file")
@@ -235,11 +229,6 @@ class EmbeddingsStage(Stage):
         from vidreason.tools.embed import load_visual_encoder
 
         return _EmbedConsumer(load_visual_encoder(ctx.settings))  # ModelUnavailable -> degraded by the builder
-
-    def release(self) -> None:
-        from vidreason.tools.embed import release_visual_encoders
-
-        release_visual_encoders()
 
     def save(self, artefact: FrameEmbeddings, folder: Path) -> None:
         np.save(folder / "vectors.npy", artefact.vectors)

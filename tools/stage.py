@@ -93,9 +93,6 @@ class Stage(ABC):
     def open(self, ctx: StageContext) -> FrameConsumer:
         raise NotImplementedError(f"stage {self.name} is not a frame stage")
 
-    def release(self) -> None:  # noqa: B027 - optional hook, most stages hold no model
-        """Free models this stage holds (called after the stage ran when ``settings.low_memory``)."""
-
     @abstractmethod
     def save(self, artefact: Any, folder: Path) -> None:
         """Write the artefact into ``folder`` (a fresh temporary folder)."""

@@ -263,9 +263,7 @@ def _llm_summary(
     return draft.summary.strip(), cites
 
 
-def _structural(
-    graph: VideoGraph, node_id: str, span: str, items: list[dict[str, Any]]
-) -> tuple[str, list[str]]:
+def _structural(graph: VideoGraph, node_id: str, span: str, items: list[dict[str, Any]]) -> tuple[str, list[str]]:
     """What the structure alone says: how many events/scenes/shots the node spans."""
     name = "The video" if node_id == "video" else f"The {level_of(node_id)} {node_id}"
     counts = []
