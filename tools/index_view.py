@@ -228,19 +228,15 @@ def _ocr(index: VideoIndex) -> list[TextItem]:
     return out
 
 
+def summary_item(n: NodeInfo) -> TextItem:
+    """A node's summary as a time-stamped text item (id ``summary:<node id>``)."""
+    return TextItem(
+        id=f"summary:{n.node_id}", channel="summary", start=n.start, end=n.end, text=n.summary or "", node_id=n.node_id
+    )
+
+
 def _summaries(index: VideoIndex) -> list[TextItem]:
-    return [
-        TextItem(
-            id=f"summary:{n.node_id}",
-            channel="summary",
-            start=n.start,
-            end=n.end,
-            text=n.summary,
-            node_id=n.node_id,
-        )
-        for n in hierarchy_nodes(index)
-        if n.summary and n.level != "shot"
-    ]
+    return [summary_item(n) for n in hierarchy_nodes(index) if n.summary and n.level != "shot"]
 
 
 __all__ = [

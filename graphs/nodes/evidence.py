@@ -15,7 +15,7 @@ from vidreason.agent.schemas import CitationChannel, Plan, QuestionType
 from vidreason.graphs.nodes.base import StepRecorder, plan_of, traced
 from vidreason.graphs.state import Context, ReasonState
 from vidreason.tools import planner_tools
-from vidreason.tools.index_view import TextItem
+from vidreason.tools.index_view import TextItem, summary_item
 
 log = logging.getLogger(__name__)
 
@@ -134,18 +134,7 @@ def _inspect(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, A
         kids = rec.tool("zoom", planner_tools.zoom, "video")
         for node in [root, *kids][:MAX_ITEMS_PER_CHANNEL]:
             if node.summary:
-                add(
-                    "summary",
-                    TextItem(
-                        id=f"summary:{node.node_id}",
-                        channel="summary",
-                        start=node.start,
-                        end=node.end,
-                        text=node.summary,
-                        node_id=node.node_id,
-                    ),
-                    1.0,
-                )
+                add("summary", summary_item(node), 1.0)
     frames = rec.tool("frames", planner_tools.frames, (target["start"], target["end"]), n=KEYFRAMES)
     look, cited = _vlm_look(ctx, frames, rec)
     described = (set(cited) or {frames[0].frame_index}) if frames else set()
