@@ -168,7 +168,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             index = None
     if index is not None:
         out["index"] = index.summary()
-        graph = index.graph if hasattr(index, "graph") else None
+        graph = index.get("summaries") or index.get("graph")  # the annotated hierarchy when it exists
         if graph is not None:
             out["hierarchy"] = graph.to_dict() if args.json else graph.render_tree(max_depth=args.depth)
     if args.json:
