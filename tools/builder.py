@@ -11,12 +11,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vidreason.agent.errors import VidreasonError
+from vidreason.agent.errors import IndexCorrupt, IndexNotFound, VidreasonError
 from vidreason.agent.settings import Settings
 from vidreason.tools import storage
 from vidreason.tools.schemas import StageStatus
 from vidreason.tools.stage import FrameConsumer, Stage, StageContext, StageOutput
-from vidreason.tools.video import iter_frames, probe
+from vidreason.tools.video import iter_frames
 
 if TYPE_CHECKING:
     from vidreason.tools.index import Progress, VideoIndex
@@ -62,20 +62,16 @@ def build_index(
     progress: Progress | None,
     force: bool,
 ) -> VideoIndex:
-    from vidreason.tools.index import Manifest, enabled_stages, index_root
+    from vidreason.tools.index import Manifest, enabled_stages, locate, read_manifest
 
-    info = probe(path)
-    digest = storage.content_hash(path, settings.cache_dir)
-    root = index_root(settings, digest)
+    info, digest, root = locate(path, settings)
     with storage.file_lock(root.parent / f"{root.name}.lock"):
-        manifest_file = root / "manifest.json"
-        manifest = None
-        if manifest_file.exists():
-            try:
-                manifest = Manifest.model_validate_json(manifest_file.read_text())
-            except ValueError:
-                log.warning("%s: unreadable manifest, rebuilding it", manifest_file)
-        if manifest is None:
+        try:
+            manifest = read_manifest(root, path)
+        except IndexNotFound:
+            manifest = Manifest(content_hash=digest, video=info, fps=settings.fps)
+        except IndexCorrupt as e:
+            log.warning("%s; rebuilding it", e)
             manifest = Manifest(content_hash=digest, video=info, fps=settings.fps)
         manifest.video = info
         manifest.settings = settings.model_dump(mode="json", exclude={"cache_dir"})
@@ -87,10 +83,8 @@ def build_index(
             shutil.rmtree(stale, ignore_errors=True)
         wanted = enabled_stages(settings, stages)
         todo = [s for s in wanted if force or not index.has(s.name)]
-        manifest.stages = {}  # rebuilt for these settings: what exists now, then what this build commits
-        for s in wanted:
-            if s not in todo and (st := index.status(s.name)) is not None:
-                manifest.stages[s.name] = st
+        # rebuilt for these settings: what exists now, then what this build commits
+        manifest.stages = index.existing_statuses([s for s in wanted if s not in todo])
         frame_todo = [s for s in todo if s.frame_input is not None]
         if frame_todo:
             _decode_pass(index, frame_todo, progress)

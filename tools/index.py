@@ -2,8 +2,8 @@
 
 Layout under ``<cache_dir>/index/<content-hash>-<fps>/``::
 
-    manifest.json          provenance summary (rewritten atomically after each build)
-    info.json              what probe() found
+    manifest.json          provenance: what probe() found, settings, packages, every stage's status
+                           (rewritten atomically after each committed stage)
     stages/<name>-<key>/   one folder per computed stage: artefact files + status.json
 
 A stage folder is written under a temporary name and renamed into place when complete, so its presence is
@@ -59,6 +59,24 @@ class Manifest(BaseModel):
 
 def index_root(settings: Settings, content_hash: str) -> Path:
     return settings.cache_dir / "index" / f"{content_hash[:20]}-fps{settings.fps:g}"
+
+
+def locate(path: Path, settings: Settings) -> tuple[VideoInfo, str, Path]:
+    """Probe ``path`` and find its index folder: ``(info, content hash, root)``."""
+    info = probe(path)
+    digest = storage.content_hash(path, settings.cache_dir)
+    return info, digest, index_root(settings, digest)
+
+
+def read_manifest(root: Path, video: Path) -> Manifest:
+    """The manifest under ``root``: ``IndexNotFound`` when there is none, ``IndexCorrupt`` when unreadable."""
+    manifest_file = root / "manifest.json"
+    if not manifest_file.exists():
+        raise IndexNotFound(f"{video}: not indexed yet with these settings (run `vidreason index {video}`)")
+    try:
+        return Manifest.model_validate_json(manifest_file.read_text())
+    except ValueError as e:
+        raise IndexCorrupt(f"{manifest_file}: unreadable manifest ({e}); rebuild with --force") from e
 
 
 def enabled_stages(settings: Settings, only: Sequence[str] | None = None) -> list[Stage]:
@@ -123,21 +141,13 @@ class VideoIndex:
         ``complete=False``, which opens whatever exists, e.g. to show a partial index's provenance)."""
         settings = settings or Settings()
         p = Path(path)
-        info = probe(p)
-        digest = storage.content_hash(p, settings.cache_dir)
-        root = index_root(settings, digest)
-        manifest_file = root / "manifest.json"
-        if not manifest_file.exists():
-            raise IndexNotFound(f"{p}: not indexed yet with these settings (run `vidreason index {p}`)")
-        try:
-            manifest = Manifest.model_validate_json(manifest_file.read_text())
-        except ValueError as e:
-            raise IndexCorrupt(f"{manifest_file}: unreadable manifest ({e}); rebuild with --force") from e
-        manifest.video = info.model_copy(update={"path": str(p)})
+        info, _, root = locate(p, settings)
+        manifest = read_manifest(root, p)
+        manifest.video = info
         index = cls(p, root, settings, manifest)
         wanted = enabled_stages(settings, stages)
         # the manifest describes the last build; these settings may select other stage folders
-        manifest.stages = {s.name: st for s in wanted if (st := index.status(s.name)) is not None}
+        manifest.stages = index.existing_statuses(wanted)
         missing = [s.name for s in wanted if not index.has(s.name)]
         if missing and complete:
             raise IndexNotFound(f"{p}: index incomplete for these settings; missing stages: {', '.join(missing)}")
@@ -161,6 +171,10 @@ class VideoIndex:
     def status(self, name: str) -> StageStatus | None:
         f = self.stage_dir(name) / "status.json"
         return StageStatus.model_validate_json(f.read_text()) if f.exists() else None
+
+    def existing_statuses(self, stages: Sequence[Stage]) -> dict[str, StageStatus]:
+        """Status of each of ``stages`` whose folder exists for these settings."""
+        return {s.name: st for s in stages if (st := self.status(s.name)) is not None}
 
     def get(self, name: str) -> Any:
         """A stage's artefact, loaded once; ``None`` if the stage was skipped or is not built."""
