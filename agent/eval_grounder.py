@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -15,12 +14,11 @@ from vidreason.tools.index import VideoIndex
 
 
 class ReasonerGrounder:
-    """Indexes through the normal cache and grounds with ``VideoReasoner.ground`` (thread-safe per video)."""
+    """Indexes through the normal cache and grounds with ``VideoReasoner.ground``."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.reasoner = VideoReasoner(settings)
         self.settings = self.reasoner.settings
-        self._lock = threading.Lock()
 
     def index(self, video_path: Path) -> IndexTiming:
         t0 = time.perf_counter()

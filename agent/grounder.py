@@ -214,7 +214,6 @@ class Grounder:
         channels: Sequence[str] | None = None,
         window: tuple[float, float] | None = None,
         ood_pad: float = 0.0,
-        ood_seed: int = 0,
     ) -> Grounding:
         """TFVTG ``ground_query`` on the mixed curve (inside ``window`` seconds when given).
 
@@ -250,7 +249,7 @@ class Grounder:
 
             def score_text(t: str) -> np.ndarray:
                 c = self.curve(t, weights)[lo:hi]
-                return pad_curve(c, duration, pad, seed=ood_seed)[0] if pad > 0 else c
+                return pad_curve(c, duration, pad, seed=0)[0] if pad > 0 else c
 
             if pad > 0:
                 stride, max_stride = self.strides(len(score_text(query)), weights)
@@ -302,16 +301,4 @@ def get_grounder(index: VideoIndex) -> Grounder:
         return Grounder(index)
 
 
-def ground_text(
-    index: VideoIndex,
-    query: str,
-    decomposition: Mapping[str, Any] | None = None,
-    *,
-    channels: Sequence[str] | None = None,
-    window: tuple[float, float] | None = None,
-) -> Grounding:
-    """Ground ``query`` on ``index``: ranked spans (best first), the curves used, the degraded channels."""
-    return get_grounder(index).ground(query, decomposition, channels=channels, window=window)
-
-
-__all__ = ["CHANNELS", "Grounder", "get_grounder", "get_text_matcher", "ground_text", "visual_curve"]
+__all__ = ["CHANNELS", "Grounder", "get_grounder", "get_text_matcher", "visual_curve"]

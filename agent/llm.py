@@ -14,7 +14,6 @@ real network call raises ``LLMNotConfigured``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import logging
@@ -224,13 +223,7 @@ class LLMClient:
         last_text: str | None = None
         while True:
             try:
-                resp = self._send_once(msgs, fmt, call)
-            except LLMTransientError as e:
-                if call.attempts >= budget:
-                    self._finish(call, msgs, last_text, error=e)
-                    raise
-                self._backoff(call.attempts, e)
-                continue
+                resp = self._send_with_retries(msgs, fmt, call)
             except LLMError as e:
                 self._finish(call, msgs, last_text, error=e)
                 raise
@@ -260,15 +253,6 @@ class LLMClient:
                 continue
             self._finish(call, msgs, resp.text)
             return result, call
-
-    async def acomplete_structured(
-        self, messages: Sequence[Message], schema: type[T], *, purpose: str = ""
-    ) -> tuple[T, LLMCall]:
-        """Async ``complete_structured`` (runs in a worker thread)."""
-        return await asyncio.to_thread(self.complete_structured, messages, schema, purpose=purpose)
-
-    async def acomplete_text(self, messages: Sequence[Message], *, purpose: str = "") -> tuple[str, LLMCall]:
-        return await asyncio.to_thread(self.complete_text, messages, purpose=purpose)
 
     # -- internals ----------------------------------------------------------------------------------------
     def _new_call(self, purpose: str, structured: str) -> LLMCall:

@@ -50,13 +50,9 @@ def _dedupe(texts: list[str], n: int = 3) -> list[str]:
     return [t for t in dict.fromkeys(t.strip() for t in texts if t and t.strip())][:n]
 
 
-def plan_to_tfvtg(plan: Plan, *, visual_only: bool = False) -> dict[str, Any]:
-    """The plan as a TFVTG decomposition (the input of ``tools.grounding.ground_query``).
-
-    ``visual_only`` keeps only sub-events the visual channel can see (what CLIP-style scoring can ground)."""
+def plan_to_tfvtg(plan: Plan) -> dict[str, Any]:
+    """The plan as a TFVTG decomposition (the input of ``tools.grounding.ground_query``)."""
     events = [plan.sub_event(i) for i in plan.temporal_order()]
-    if visual_only:
-        events = [e for e in events if "visual" in e.channels]
     relationship = tfvtg_relationship(plan) if len(events) > 1 else "single-query"
     if len(events) == 1:
         whole = _dedupe([*plan.rewrites, *events[0].texts])

@@ -7,7 +7,6 @@ calls are returned for the trace. A fallback is a degraded mode: it is logged as
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from pydantic import BaseModel, Field
@@ -75,17 +74,6 @@ def make_plan(
     return PlanResult(plan=plan, llm_calls=[call], reason=f"planned by LLM {client.model}")
 
 
-async def amake_plan(
-    question: str,
-    settings: Settings,
-    client: LLMClient | None = None,
-    *,
-    channels: list[Channel] | None = None,
-) -> PlanResult:
-    """Async ``make_plan`` (the LLM call runs in a worker thread)."""
-    return await asyncio.to_thread(make_plan, question, settings, client, channels=channels)
-
-
 def _offline(question: str, settings: Settings, reason: str, calls: list[LLMCall], fallback: bool) -> PlanResult:
     if fallback:
         log.warning("planner degraded: %s", reason)
@@ -96,4 +84,4 @@ def _offline(question: str, settings: Settings, reason: str, calls: list[LLMCall
     return PlanResult(plan=plan, llm_calls=calls, fallback=fallback, reason=reason)
 
 
-__all__ = ["PlanResult", "amake_plan", "make_plan", "plan_with_llm"]
+__all__ = ["PlanResult", "make_plan", "plan_with_llm"]

@@ -141,7 +141,7 @@ class VideoReasoner:
     def _start(self, path: str | Path, question: str) -> tuple[Context, InputState, RunnableConfig, VideoIndex]:
         question = validate_question(question, max_chars=self.settings.max_question_chars)
         index = self.index(path)
-        ctx = Context(settings=self.settings, index=index, llm=self.llm, grounder=get_grounder(index))
+        ctx = Context(settings=self.settings, index=index, llm=self.llm)
         trace_id = new_trace_id()
         config = thread_config(trace_id, recursion_limit=RECURSION_LIMIT)
         inputs: InputState = {"question": question, "video": str(path)}

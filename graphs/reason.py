@@ -40,6 +40,4 @@ builder.add_edge("inspect", "answer")
 builder.add_edge("answer", "verify")
 builder.add_conditional_edges("verify", route_after_verify, {"answer": "answer", "__end__": END})
 
-NODES: tuple[str, ...] = ("plan", "locate", "ground", "constrain", "inspect", "answer", "verify")
-
 graph = builder.compile(name="reason")

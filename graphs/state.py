@@ -9,7 +9,7 @@ models) travel in the run-time :class:`Context`, passed as ``context=`` and read
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 from typing_extensions import NotRequired, TypedDict
@@ -17,7 +17,6 @@ from typing_extensions import NotRequired, TypedDict
 from vidreason.agent.settings import Settings
 
 if TYPE_CHECKING:
-    from vidreason.agent.grounder import Grounder
     from vidreason.agent.llm import LLMClient
     from vidreason.tools.index import VideoIndex
 
@@ -72,18 +71,8 @@ class Context:
     settings: Settings
     index: VideoIndex
     llm: LLMClient | None = None
-    grounder: Grounder | None = None
     max_replans: int = 1
     max_answer_retries: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def get_grounder(self) -> Grounder:
-        """The grounder of this run's index (built once per context)."""
-        if self.grounder is None:
-            from vidreason.agent.grounder import Grounder
-
-            self.grounder = Grounder(self.index, self.settings)
-        return self.grounder
 
 
 __all__ = ["Context", "InputState", "JsonDict", "OutputState", "ReasonState"]

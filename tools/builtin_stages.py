@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 
 from vidreason.agent.errors import VideoOpenError
 from vidreason.agent.settings import Settings
 from vidreason.tools.schemas import FrameChunk
-from vidreason.tools.stage import FrameConsumer, Stage, StageContext, StageOutput
+from vidreason.tools.stage import FrameConsumer, FrameInput, Stage, StageContext, StageOutput
 
 THUMB_SHORT_SIDE = 160
 
@@ -42,7 +42,7 @@ class FramesStage(Stage):
 
     name = "frames"
     version = "1"
-    frame_input: ClassVar[Literal["table", "analysis"] | None] = "table"
+    frame_input: ClassVar[FrameInput] = "table"
 
     def params(self, settings: Settings) -> dict[str, Any]:
         return {"fps": settings.fps}
@@ -85,7 +85,7 @@ class ThumbnailStage(Stage):
 
     name = "thumbnails"
     version = "1"
-    frame_input: ClassVar[Literal["table", "analysis"] | None] = "table"
+    frame_input: ClassVar[FrameInput] = "table"
 
     def params(self, settings: Settings) -> dict[str, Any]:
         return {"short_side": THUMB_SHORT_SIDE, "every": self._every(settings)}

@@ -9,18 +9,16 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 
 from vidreason.agent.errors import ModelUnavailable
 from vidreason.agent.settings import Settings
 from vidreason.tools.schemas import FrameChunk, OcrItem, ShotBoundaries, Transcript
-from vidreason.tools.stage import FrameConsumer, JsonStage, Stage, StageContext, StageOutput
+from vidreason.tools.stage import FrameConsumer, FrameInput, JsonStage, Stage, StageContext, StageOutput
 
 log = logging.getLogger(__name__)
-
-FrameInput = Literal["table", "analysis"] | None
 
 
 # ------------------------------------------------------------------------------------------------ shots

@@ -149,7 +149,7 @@ def search_moments(
 ) -> list[Moment]:
     """Coarse search: the ``k`` best spans for ``text`` among transcript lines, captions, OCR, node summaries
     (text matching) and hierarchy nodes (mean CLIP similarity of their frames), best first."""
-    from vidreason.agent.grounder import get_text_matcher, visual_curve
+    from vidreason.agent.grounder import get_grounder, get_text_matcher
 
     if not text.strip():
         raise ConfigError("search_moments needs a non-empty text")
@@ -169,7 +169,7 @@ def search_moments(
             if s > min_score
         ]
     if "visual" in channels:
-        curve = visual_curve(index, text)
+        curve = get_grounder(index).channel_curve("visual", text)
         if curve is not None:
             times = index.frame_times
             for node in hierarchy_nodes(index):

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from vidreason.tools.index import VideoIndex
 
 
+#: which frames a stage looks at: None (no pixels), the frame table, or the denser analysis grid
+FrameInput = Literal["table", "analysis"] | None
+
+
 @dataclass
 class StageOutput:
     """What a stage produced: the artefact (``None`` when skipped) and how it went."""
@@ -78,7 +82,7 @@ class Stage(ABC):
     uses: ClassVar[tuple[str, ...]] = ()
     #: None for stages that do not look at pixels; "table" for frames of the sampled-frame table only;
     #: "analysis" for the (denser) analysis grid at ``settings.shot_fps``
-    frame_input: ClassVar[Literal["table", "analysis"] | None] = None
+    frame_input: ClassVar[FrameInput] = None
 
     def enabled(self, settings: Settings) -> bool:
         return True
