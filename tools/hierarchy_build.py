@@ -120,11 +120,14 @@ def _words(transcript: Transcript | None) -> list[Word]:
     return sorted((w for s in transcript.segments for w in s.words), key=lambda w: (w.start, w.end))
 
 
-def speech_bridges(times: Sequence[float], transcript: Transcript | None, max_gap: float = 0.8) -> list[bool]:
+def speech_bridges(
+    times: Sequence[float], transcript: Transcript | None, max_gap: float = 0.8, words: Sequence[Word] | None = None
+) -> list[bool]:
     """For each cut time: does speech run across it mid-sentence? With word times: a word spans the cut, or
     the words either side are less than ``max_gap`` apart and the earlier one does not end a sentence. With
-    segment times only: the cut lies inside a segment (0.2 s margin)."""
-    words = _words(transcript)
+    segment times only: the cut lies inside a segment (0.2 s margin). ``words``: ``_words(transcript)`` when
+    the caller already has it (sorting every word again per call is the cost on long videos)."""
+    words = _words(transcript) if words is None else words
     starts = [w.start for w in words]
     out = []
     for t in times:
@@ -146,11 +149,14 @@ def speech_bridges(times: Sequence[float], transcript: Transcript | None, max_ga
     return out
 
 
-def transcript_excerpt(transcript: Transcript | None, start: float, end: float, max_chars: int) -> str | None:
-    """Speech inside ``[start, end)``: words by their midpoint, else overlapping segments."""
+def transcript_excerpt(
+    transcript: Transcript | None, start: float, end: float, max_chars: int, words: Sequence[Word] | None = None
+) -> str | None:
+    """Speech inside ``[start, end)``: words by their midpoint, else overlapping segments. ``words`` as in
+    :func:`speech_bridges`."""
     if transcript is None or max_chars == 0:
         return None
-    words = [w for w in _words(transcript) if start <= (w.start + w.end) / 2 < end]
+    words = [w for w in (_words(transcript) if words is None else words) if start <= (w.start + w.end) / 2 < end]
     if words:
         text = " ".join(w.text.strip() for w in words)
     else:
@@ -284,7 +290,8 @@ def build_graph(
 
     # scenes: visual links + speech bridges across shot joints
     joints = [s.start for s in shot_list[1:]]
-    bridges = speech_bridges(joints, transcript, p.speech_max_gap) if p.speech_bridge else [False] * len(joints)
+    words = _words(transcript)  # sorted once for every speech question below
+    bridges = speech_bridges(joints, transcript, p.speech_max_gap, words) if p.speech_bridge else [False] * len(joints)
     sims = _joint_similarity(desc, visual, p.scene_lookback, scene_thr)
     costs = sims - scene_thr + p.speech_bridge_cost * np.asarray(bridges, dtype=np.float64)
     scene_groups = segment([s.end - s.start for s in shot_list], costs, p.scene_min_len, p.scene_max_len)
@@ -294,7 +301,11 @@ def build_graph(
         _merge_desc(desc[a : b + 1], [s.end - s.start for s in shot_list[a : b + 1]], visual) for a, b in scene_groups
     ]
     scene_joints = [shot_list[a].start for a, _ in scene_groups[1:]]
-    sb = speech_bridges(scene_joints, transcript, p.speech_max_gap) if p.speech_bridge else [False] * len(scene_joints)
+    sb = (
+        speech_bridges(scene_joints, transcript, p.speech_max_gap, words)
+        if p.speech_bridge
+        else [False] * len(scene_joints)
+    )
     ssims = _joint_similarity(scene_desc, visual, 1, event_thr)
     ecosts = ssims - event_thr + p.speech_bridge_cost * np.asarray(sb, dtype=np.float64)
     scene_durs = [shot_list[b].end - shot_list[a].start for a, b in scene_groups]
@@ -324,7 +335,7 @@ def build_graph(
                 start_frame=first.start_frame,
                 end_frame=last.end_frame,
                 keyframes=keyframes,
-                transcript=transcript_excerpt(transcript, first.start, last.end, p.transcript_chars),
+                transcript=transcript_excerpt(transcript, first.start, last.end, p.transcript_chars, words),
             ),
             parent=parent,
         )
