@@ -21,8 +21,8 @@ from vidreason.tools.caption import (
     Frame,
     ShotCaption,
     caption_prompt,
-    load_captioner,
     prompt_version,
+    shared_captioner,
 )
 from vidreason.tools.keyframes import KeyframeSelection, KeyframeSelector
 from vidreason.tools.numpro import number_frames
@@ -201,7 +201,7 @@ def start_caption_run(
         log.warning(reason)
         return ShotCaptionRun(shots, None, opts, backend=backend, skip_reason=reason)
     try:
-        loaded = load_captioner(settings, backend)
+        loaded = shared_captioner(settings)  # one load per process, shared with the agent's inspect step
     except ModelUnavailable as e:
         reason = f"captions skipped: {e}"
         log.warning(reason)

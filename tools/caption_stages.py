@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from vidreason.agent.settings import Settings
 from vidreason.tools.caption import Captioner, CaptionSet, cache_key_parts
 from vidreason.tools.caption_run import shot_spans, start_caption_run, write_captions
-from vidreason.tools.stage import STAGES, JsonStage, Stage, StageContext, StageOutput
+from vidreason.tools.stage import STAGES, JsonStage, Stage, StageContext, StageOutput, get_stage
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,7 @@ class CaptionsStage(JsonStage):
     artefact_type = CaptionSet
 
     def __init__(self, captioner: Captioner | None = None) -> None:
-        self._captioner = captioner  # tests inject one; otherwise loaded from the settings once per process
-        self._loaded: dict[tuple[Any, ...], Captioner] = {}
+        self._captioner = captioner  # tests inject one; otherwise ``shared_captioner`` loads it once per process
 
     def enabled(self, settings: Settings) -> bool:
         return (settings.caption_backend or "none") != "none"
@@ -49,12 +48,8 @@ class CaptionsStage(JsonStage):
 
         s = ctx.settings
         graph = ctx.artefact("graph")
-        key = (s.caption_backend, s.caption_model, s.torch_device, s.caption_api_base)
-        captioner = self._captioner or self._loaded.get(key)
-        run = start_caption_run(s, shot_spans(graph), captioner=captioner)
+        run = start_caption_run(s, shot_spans(graph), captioner=self._captioner)
         if run.captioner is not None:
-            if self._captioner is None:
-                self._loaded[key] = run.captioner
             for chunk in iter_frames(ctx.path, s.fps, short_side=CAPTION_SHORT_SIDE, chunk=s.decode_chunk):
                 run.consume(chunk)
         result = run.close()
@@ -92,7 +87,7 @@ class SummariesStage(Stage):
         from vidreason.tools.summary import summarize_graph
 
         graph = VideoGraph.from_dict(ctx.artefact("graph").to_dict())  # never mutate the cached graph
-        registered = "captions" in STAGES and self.uses_enabled(ctx.settings)
+        registered = "captions" in STAGES and get_stage("captions").enabled(ctx.settings)
         captions = ctx.artefact("captions") if registered and ctx.index.has("captions") else None
         if captions is not None:
             write_captions(graph, captions)
@@ -108,10 +103,6 @@ class SummariesStage(Stage):
                 **{k: float(v) for k, v in report.methods.items()},
             },
         )
-
-    @staticmethod
-    def uses_enabled(settings: Settings) -> bool:
-        return (settings.caption_backend or "none") != "none"
 
     def save(self, artefact: Any, folder: Path) -> None:
         (folder / "graph.json").write_text(artefact.to_json())
