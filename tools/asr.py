@@ -217,16 +217,6 @@ class WhisperTranscriber:
     def model_id(self) -> str:
         return self.resolved.model_id
 
-    @property
-    def params(self) -> dict[str, Any]:
-        """What determines the output (for the index stage's cache key and provenance)."""
-        return {
-            "model": self.model_id,
-            "compute_type": self.compute_type,
-            "language": self.language,
-            **self.options.model_dump(),
-        }
-
     def _empty(self, duration: float, reason: str, regions: list[Span] | None = None) -> Transcript:
         log.info("empty transcript: %s", reason)
         notes = [self.resolved.note] if self.resolved.note else []
@@ -368,12 +358,3 @@ class WhisperTranscriber:
             no_speech_prob=round(float(seg.no_speech_prob), 4),
             language=info.language,
         )
-
-
-def transcribe(media: str | Path | np.ndarray, settings: Settings | None = None) -> Transcript:
-    """Convenience: ``WhisperTranscriber.from_settings(settings).transcribe(media)``."""
-    if settings is None:
-        from vidreason.agent.settings import Settings
-
-        settings = Settings()
-    return WhisperTranscriber.from_settings(settings).transcribe(media)

@@ -20,7 +20,7 @@ import difflib
 import importlib
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
@@ -31,9 +31,6 @@ from vidreason.agent.prompting import _Vars, load_prompt, register_prompt
 from vidreason.agent.settings import Settings
 from vidreason.tools.keyframes import Method
 from vidreason.tools.schemas import StageStatus
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 

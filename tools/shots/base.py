@@ -26,7 +26,6 @@ class ShotDetector(ABC):
 
     name: ClassVar[str]
     #: Analysis rate the detector was designed for (None: any rate); a hint for the index builder.
-    preferred_fps: ClassVar[float | None] = None
 
     def __init__(self, *, min_shot_len: float = 0.5) -> None:
         if min_shot_len < 0:

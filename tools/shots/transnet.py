@@ -99,7 +99,6 @@ class TransNetV2Detector(ShotDetector):
     """TransNetV2 single-frame transition probabilities; each run above ``threshold`` is one boundary."""
 
     name = "transnetv2"
-    preferred_fps = 25.0  # trained on full-rate video; at a few fps motion looks like cuts more often
 
     def __init__(
         self,
