@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from vidreason.tools.grounding.proposals import iou
+
 SpanLike = Sequence[float]  # (start, end) or (start, end, score)
 
 IOU_THRESHOLDS: tuple[float, ...] = (0.3, 0.5, 0.7)
@@ -35,9 +37,7 @@ def clip_span(span: SpanLike, duration: float | None) -> tuple[float, float]:
 
 def temporal_iou(a: SpanLike, b: SpanLike) -> float:
     """IoU of two ``(start, end)`` spans in seconds; 0 when the union is empty."""
-    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return float(inter / union) if union > 0 else 0.0
+    return float(iou((a[0], a[1]), (b[0], b[1])))
 
 
 def iou_matrix(preds: Sequence[SpanLike], gts: Sequence[SpanLike]) -> np.ndarray:

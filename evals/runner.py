@@ -25,6 +25,7 @@ from vidreason.evals.datasets.llm_outputs import RecordedDecompositions
 from vidreason.evals.datasets.locator import VideoLocator
 from vidreason.evals.metrics import best_ious
 from vidreason.evals.predictions import PredictionRecord, PredictionStore
+from vidreason.tools.grounding.ood import shift_spans
 
 logger = logging.getLogger(__name__)
 
@@ -98,22 +99,9 @@ def select_samples(samples: Sequence[GroundingSample], limit: int | None, seed: 
 
 
 def probe_duration(path: Path) -> float:
-    """Video duration in seconds via ``vidreason.tools.video.probe`` (PyAV if that module is absent)."""
-    try:
-        from vidreason.tools.video import probe
-    except ImportError:
-        import av
+    """Video duration in seconds (``vidreason.tools.video.probe``)."""
+    from vidreason.tools.video import probe
 
-        try:
-            with av.open(str(path)) as c:
-                if c.duration is not None:
-                    return float(c.duration) / 1_000_000
-                stream = c.streams.video[0]
-                return float(stream.duration * stream.time_base) if stream.duration else 0.0
-        except (av.error.FFmpegError, IndexError) as e:
-            from vidreason.agent.errors import VideoOpenError
-
-            raise VideoOpenError(f"cannot probe {str(path)!r}: {e}") from e
     return float(probe(path).duration)
 
 
@@ -182,7 +170,7 @@ class _VideoJob:
         error: str | None,
     ) -> None:
         preds = [(float(p[0]), float(p[1]), float(p[2]) if len(p) > 2 else 0.0) for p in spans]
-        gts = [(a + self.ood_pad, b + self.ood_pad) for a, b in s.gt_spans]
+        gts = shift_spans(s.gt_spans, self.ood_pad)
         relation = s.relation
         if relation is None and self.decomp is not None:
             relation = self.decomp.relation(s.video_id, s.query_index, s.query)

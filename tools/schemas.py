@@ -34,11 +34,6 @@ class Span(BaseModel):
     def contains(self, t: float) -> bool:
         return self.start <= t <= self.end
 
-    def iou(self, other: Span) -> float:
-        inter = max(0.0, min(self.end, other.end) - max(self.start, other.start))
-        union = max(self.end, other.end) - min(self.start, other.start)
-        return inter / union if union > 0 else 0.0
-
 
 class StreamInfo(BaseModel):
     index: int
