@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import io
 import logging
-import os
 import platform
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from vidreason.evals.metrics import (
 )
 from vidreason.evals.predictions import PredictionRecord
 from vidreason.tools.builder import PROVENANCE_PACKAGES, package_versions
-from vidreason.tools.storage import write_text_atomic
+from vidreason.tools.storage import write_bytes_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -243,14 +242,9 @@ def _save_plot(path: Path, draw: Callable[[Any], None]) -> None:
     ax = fig.subplots()
     draw(ax)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    write_bytes_atomic(path, png.getvalue())
 
 
 def write_plots(records: Sequence[PredictionRecord], out_dir: Path) -> list[Path]:
