@@ -62,8 +62,7 @@ def cmd_index_ray(args: argparse.Namespace, settings: Settings, stages: Sequence
             stages_line = ", ".join(f"{n}:{s.status}" for n, s in r.stages.items())
             verb = "already indexed" if r.status == "skipped" else f"indexed in {r.wall_s:.2f}s on {r.worker}"
             print(
-                f"[{summary.done + summary.skipped + summary.failed}/{summary.total}] {r.video}: "
-                f"{r.duration_s:.1f}s video {verb} [{stages_line}]",
+                f"[{len(summary.videos)}/{summary.total}] {r.video}: {r.duration_s:.1f}s video {verb} [{stages_line}]",
                 flush=True,
             )
 

@@ -122,7 +122,8 @@ def index_videos_on_ray(
     ``gpus_per_worker`` None means 1 when the cluster has GPUs (fractions such as 0.5 share a GPU between
     two workers). The summary is rewritten atomically to ``summary_path`` (default
     ``<cache_dir>/runs/index-<time>.json``) at most every ``write_every_s`` seconds and at the end, so a
-    killed driver leaves a valid partial one.
+    killed driver leaves a valid partial one. ``on_result(result, summary)`` sees every result as it arrives;
+    the summary's totals are recomputed only at those writes (``summary.videos`` is always current).
     """
     settings = settings or Settings()
     require_ray()
@@ -135,8 +136,8 @@ def index_videos_on_ray(
 
     def record(result: VideoResult) -> None:
         summary.add(result)
-        summary.refresh(time.perf_counter() - t0)
-        if time.perf_counter() - last_write[0] >= write_every_s:  # bounded I/O on a long run
+        if time.perf_counter() - last_write[0] >= write_every_s:  # bounded work and I/O on a long run
+            summary.refresh(time.perf_counter() - t0)
             summary.write(summary_path)
             last_write[0] = time.perf_counter()
         if on_result is not None:
