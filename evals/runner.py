@@ -139,9 +139,7 @@ class _VideoJob:
             base_duration = samples[0].duration or timing.video_duration or probe_duration(path)
         except VidreasonError as e:
             logger.error("indexing %s failed: %s", path, e)
-            for s in samples:
-                self._record(s, path, None, [], IndexTiming(seconds=0.0), 0.0, error=f"index: {e}")
-            return len(samples)
+            return self.fail(path, samples, f"index: {e}")
         for s in samples:
             duration = (s.duration or base_duration) + self.ood_pad
             decomposition = self.decomp.get(s.video_id, s.query_index, s.query) if self.decomp else None
@@ -158,6 +156,12 @@ class _VideoJob:
                 errors += 1
             self._record(s, path, duration, spans, timing, time.perf_counter() - t0, error=error)
         return errors
+
+    def fail(self, path: Path, samples: Sequence[GroundingSample], error: str) -> int:
+        """One error record per sample of a video that could not be processed; returns how many."""
+        for s in samples:
+            self._record(s, path, None, [], IndexTiming(seconds=0.0), 0.0, error=error)
+        return len(samples)
 
     def _record(
         self,

@@ -75,10 +75,10 @@ def run_video_jobs_on_ray(
     A video whose job could not run at all (its worker died ``max_retries + 1`` times, or the grounder could
     not be built) gets one error record per query, carrying the reason, like an indexing failure locally.
     """
-    from vidreason.evals.runner import IndexTiming, _VideoJob
+    from vidreason.evals.runner import _VideoJob
 
     errors = 0
-    reporter = _VideoJob(None, store, decompositions, ood_pad, None)  # type: ignore[arg-type]  # only _record
+    reporter = _VideoJob(None, store, decompositions, ood_pad, None)  # type: ignore[arg-type]  # only .fail()
     fn = RemoteVideoJob(grounder_factory, decompositions, ood_pad)
     for r in ray_map_videos(
         fn,
@@ -98,10 +98,8 @@ def run_video_jobs_on_ray(
             n = len(r.value)
         else:
             log.error("video %s failed on the cluster: %s", path, r.error)
-            for s in samples:
-                reporter._record(s, Path(path), None, [], IndexTiming(seconds=0.0), 0.0, error=f"ray: {r.error}")
-            errors += len(samples)
-            n = len(samples)
+            n = reporter.fail(Path(path), samples, f"ray: {r.error}")
+            errors += n
         if progress is not None:
             progress(n)
     return errors
