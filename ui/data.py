@@ -46,20 +46,22 @@ class IndexCache:
     def get(self, entry: VideoEntry) -> VideoIndex | None:
         """The index of ``entry`` (the viewer's settings first, else the newest manifest), or None."""
         manifests = [data for e, data in self.registry.scan() if e.id == entry.id]
-        newest = max((float(d.get("updated") or 0) for d in manifests), default=None)
         with self._lock:
             known = self._open.get(entry.id)
-        if known is not None and (newest is None or known[0] >= newest):
-            return known[1]
+        if known is not None:  # reuse it unless its own manifest changed (other indexes of the video don't count)
+            root = known[1].root.resolve()
+            mine = [float(d.get("updated") or 0) for d in manifests if Path(d["_root"]).resolve() == root]
+            if not manifests or (mine and known[0] >= mine[0]):
+                return known[1]
         index: VideoIndex | None = None
         try:
             index = VideoIndex.load(entry.path, self.settings)
         except VidreasonError:
-            for data in manifests:  # newest first
+            for data in manifests:  # newest first, already parsed by the scan
                 root = Path(data["_root"])
                 try:
-                    manifest = Manifest.model_validate_json((root / "manifest.json").read_text())
-                except (OSError, ValueError):
+                    manifest = Manifest.model_validate(data)
+                except ValueError:
                     continue
                 settings = self.settings.override(sample_fps=manifest.fps)
                 index = ManifestIndex(entry.path, root, settings, manifest)
@@ -210,12 +212,11 @@ def _last_output(trace: Trace, node: str) -> dict[str, Any]:
     return {}
 
 
-def run_detail(trace: Trace, registry: VideoRegistry, index: VideoIndex | None) -> dict[str, Any]:
+def run_detail(trace: Trace, entry: VideoEntry | None, index: VideoIndex | None) -> dict[str, Any]:
     """A stored run with what its page needs: the video id, the ordering verdict, proposals per sub-event,
     the chosen spans, usage totals and citations with thumbnail links."""
     from vidreason.agent.reasoner import usage_of
 
-    entry = registry.by_path(trace.video)
     constrain = _last_output(trace, "constrain")
     assignment = constrain.get("assignment") or {}
     groundings = _last_output(trace, "ground").get("groundings") or {}

@@ -38,8 +38,9 @@ def sse(event: str, data: Any) -> bytes:
 async def runs(limit: int = Query(100, ge=1, le=1000), state: UIState = Depends(ui_state)) -> dict[str, Any]:
     """Stored runs, most recent first (with the id of their video when it is registered)."""
     rows = await asyncio.to_thread(list_runs, state.traces, limit)
+    await asyncio.to_thread(state.registry.scan, 0)  # once, not once per row whose video is unknown
     for row in rows:
-        entry = state.registry.by_path(row.get("video"))
+        entry = state.registry.by_path(row.get("video"), rescan=False)
         row["video_id"] = entry.id if entry is not None else None
         row["video_name"] = entry.path.name if entry is not None else None
     return {"runs": rows}
@@ -49,7 +50,7 @@ def _detail(state: UIState, trace_id: str, redact: bool) -> dict[str, Any]:
     trace = get_trace(state.traces, trace_id, redact=redact)
     entry = state.registry.by_path(trace.video)
     index = state.indexes.get(entry) if entry is not None else None
-    return run_detail(trace, state.registry, index)
+    return run_detail(trace, entry, index)
 
 
 @router.get("/runs/{trace_id}")

@@ -167,16 +167,17 @@ class VideoRegistry:
         with self._lock:
             return list(self._entries.values())
 
-    def get(self, vid: str) -> VideoEntry | None:
+    def get(self, vid: str, *, rescan: bool = True) -> VideoEntry | None:
+        """The entry of ``vid``; an unknown id triggers a fresh cache scan unless ``rescan`` is False."""
         with self._lock:
             found = self._entries.get(vid)
-        if found is None:
+        if found is None and rescan:
             self.scan(max_age=0)
             with self._lock:
                 found = self._entries.get(vid)
         return found
 
-    def by_path(self, path: str | Path | None) -> VideoEntry | None:
+    def by_path(self, path: str | Path | None, *, rescan: bool = True) -> VideoEntry | None:
         """The registered entry of a recorded path (e.g. a trace's video), if any."""
         if not path:
             return None
@@ -184,7 +185,7 @@ class VideoRegistry:
             vid = video_id(Path(path).expanduser())
         except OSError:
             return None
-        return self.get(vid)
+        return self.get(vid, rescan=rescan)
 
     def servable(self, vid: str) -> Path:
         """The file of video ``vid`` to serve; ``PathNotAllowed`` for unknown ids or non-video files."""
