@@ -31,14 +31,19 @@ class PlanResult(BaseModel):
     reason: str = Field(description="why this planner was used")
 
 
-def plan_with_llm(question: str, client: LLMClient, *, channels: list[Channel] | None = None) -> tuple[Plan, LLMCall]:
-    """Ask the LLM for a ``PlanDraft`` (validated, repaired by retries) and wrap it into a ``Plan``."""
-    messages = render_prompt(
+def plan_messages(question: str, channels: list[Channel] | None = None) -> list[dict[str, str]]:
+    """The rendered ``plan`` prompt (also the start of a re-planning request)."""
+    return render_prompt(
         "plan",
         question=question,
         channels=list(channels or ["visual", "speech", "ocr"]),
         max_sub_events=MAX_SUB_EVENTS,
     )
+
+
+def plan_with_llm(question: str, client: LLMClient, *, channels: list[Channel] | None = None) -> tuple[Plan, LLMCall]:
+    """Ask the LLM for a ``PlanDraft`` (validated, repaired by retries) and wrap it into a ``Plan``."""
+    messages = plan_messages(question, channels)
     draft, call = client.complete_structured(messages, PlanDraft, purpose="plan")
     plan = Plan(question=question, planner="llm", planner_note=f"planned by {client.model}", **draft.model_dump())
     return plan, call
@@ -84,4 +89,4 @@ def _offline(question: str, settings: Settings, reason: str, calls: list[LLMCall
     return PlanResult(plan=plan, llm_calls=calls, fallback=fallback, reason=reason)
 
 
-__all__ = ["PlanResult", "make_plan", "plan_with_llm"]
+__all__ = ["PlanResult", "make_plan", "plan_messages", "plan_with_llm"]

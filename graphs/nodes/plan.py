@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from vidreason.agent.errors import LLMError
-from vidreason.agent.planner import make_plan
-from vidreason.agent.prompting import quote_data, render_prompt
+from vidreason.agent.planner import make_plan, plan_messages
+from vidreason.agent.prompting import quote_data
 from vidreason.agent.question import validate_question
 from vidreason.agent.schemas import Plan, PlanDraft
 from vidreason.graphs.nodes.base import StepRecorder, traced
@@ -22,7 +22,7 @@ from vidreason.graphs.state import Context, ReasonState
 def _replan(question: str, ctx: Context, feedback: str, previous: dict[str, Any] | None) -> Plan:
     """Ask the LLM again with what went wrong (the previous plan and the feedback go in as quoted data)."""
     assert ctx.llm is not None
-    messages = render_prompt("plan", question=question, channels=["visual", "speech", "ocr"], max_sub_events=4)
+    messages = plan_messages(question)
     messages.append(
         {
             "role": "user",
