@@ -1,9 +1,9 @@
 """vidreason: agentic video reasoning with cited frames and timestamps.
 
-The repository's top-level folders are this package's subpackages:
-``vidreason.agent`` (API, settings, planner, LLM client), ``vidreason.tools`` (indexing stages and the tools
-the planner calls), ``vidreason.graphs`` (LangGraph graphs), ``vidreason.evals`` (benchmarks) and
-``vidreason.ui`` (trace viewer). Heavy modules load lazily, so ``import vidreason`` is cheap.
+The repository's top-level folders are this package's subpackages: ``vidreason.agent`` (the API, CLI and
+planner), ``vidreason.graphs`` (the LangGraph graph), ``vidreason.tools`` (base, model wrappers, the index
+engine and retrieval), ``vidreason.prompts``, ``vidreason.evals`` (benchmarks) and ``vidreason.ui`` (trace
+viewer). Heavy modules load lazily, so ``import vidreason`` is cheap.
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
     "VideoReasoner": "vidreason.agent.reasoner",
-    "Settings": "vidreason.agent.settings",
-    "VideoIndex": "vidreason.tools.index",
-    "VidreasonError": "vidreason.agent.errors",
-    "VideoOpenError": "vidreason.agent.errors",
-    "NoAudioStream": "vidreason.agent.errors",
-    "ModelUnavailable": "vidreason.agent.errors",
+    "Settings": "vidreason.tools.core.settings",
+    "VideoIndex": "vidreason.tools.index.video_index",
+    "VidreasonError": "vidreason.tools.core.errors",
+    "VideoOpenError": "vidreason.tools.core.errors",
+    "NoAudioStream": "vidreason.tools.core.errors",
+    "ModelUnavailable": "vidreason.tools.core.errors",
+    "ModelRegistry": "vidreason.tools.core.models",
 }
 
 __all__ = [
+    "ModelRegistry",
     "ModelUnavailable",
     "NoAudioStream",
     "Settings",
@@ -35,10 +37,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from vidreason.agent.errors import ModelUnavailable, NoAudioStream, VideoOpenError, VidreasonError
     from vidreason.agent.reasoner import VideoReasoner
-    from vidreason.agent.settings import Settings
-    from vidreason.tools.index import VideoIndex
+    from vidreason.tools.core.errors import ModelUnavailable, NoAudioStream, VideoOpenError, VidreasonError
+    from vidreason.tools.core.models import ModelRegistry
+    from vidreason.tools.core.settings import Settings
+    from vidreason.tools.index.video_index import VideoIndex
 
 
 def __getattr__(name: str) -> Any:

@@ -1,1 +1,1 @@
-"""Public API (VideoReasoner), settings, schemas, errors, planner and the LLM client. Imports nothing heavy."""
+"""The face: the public Python API (``VideoReasoner``), the CLI, and the question planner (``planning``)."""

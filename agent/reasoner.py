@@ -22,23 +22,17 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from vidreason.agent.grounder import get_grounder
-from vidreason.agent.llm import LLMClient
-from vidreason.agent.question import validate_question
-from vidreason.agent.schemas import (
-    Answer,
-    Citation,
-    Grounding,
-    Plan,
-    ScoredSpan,
-    StageUsage,
-    TraceStep,
-    Usage,
-)
-from vidreason.agent.settings import Settings
-from vidreason.agent.trace import Trace, TraceStore, new_trace_id, thread_config
+from vidreason.agent.planning.question import validate_question
+from vidreason.graphs.runtime import Resources
 from vidreason.graphs.state import Context, InputState
-from vidreason.tools.index import VideoIndex
+from vidreason.graphs.traces import Trace, TraceStore, new_trace_id, thread_config
+from vidreason.tools.core.models import ModelRegistry, default_registry
+from vidreason.tools.core.plan import Plan
+from vidreason.tools.core.results import Answer, Citation, Grounding, ScoredSpan, StageUsage, TraceStep, Usage
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index.video_index import VideoIndex
+from vidreason.tools.llm.client import LLMClient
+from vidreason.tools.retrieval.grounder import get_grounder
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +75,18 @@ def answer_from_state(state: dict[str, Any], index: VideoIndex, trace_id: str) -
 class VideoReasoner:
     """Index videos, ground queries and answer questions with cited frames; sync and async."""
 
-    def __init__(self, settings: Settings | None = None, llm_client: LLMClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        llm_client: LLMClient | None = None,
+        *,
+        models: ModelRegistry | None = None,
+    ) -> None:
+        """``models`` holds the loaded models (the process-wide registry by default): give one to share models
+        between reasoners on purpose, or to release them (``models.release()``)."""
         self.settings = settings or Settings()
-        self.llm = llm_client if llm_client is not None else LLMClient.from_settings(self.settings)
+        self.llm = llm_client if llm_client is not None else LLMClient.from_config(self.settings.llm_config)
+        self.models = models or default_registry()
         self.traces = TraceStore.from_settings(self.settings)
         self._indexes: dict[Path, VideoIndex] = {}
 
@@ -94,7 +97,9 @@ class VideoReasoner:
         """Build (or reuse) the cached index of ``path``."""
         key = Path(path).resolve()
         if force or key not in self._indexes:
-            self._indexes[key] = VideoIndex.build(key, self.settings, progress=progress, force=force)
+            self._indexes[key] = VideoIndex.build(
+                key, self.settings, progress=progress, force=force, models=self.models
+            )
         return self._indexes[key]
 
     # ---- ground ---------------------------------------------------------------------------------
@@ -112,14 +117,14 @@ class VideoReasoner:
         Without a ``decomposition`` the query is planned (LLM or offline parser) and a multi-event plan is
         turned into a TFVTG decomposition; every channel with data is used unless ``channels`` narrows it.
         ``ood_pad`` is for evaluations only (see ``Grounder.ground``)."""
-        from vidreason.agent.plan_tfvtg import plan_to_tfvtg
-        from vidreason.agent.planner import make_plan
+        from vidreason.agent.planning.planner import make_plan
+        from vidreason.agent.planning.tfvtg import plan_to_tfvtg
 
         query = validate_question(query, max_chars=self.settings.max_question_chars)
         index = self.index(path)
         plan = None
         if decomposition is None:
-            result = make_plan(query, self.settings, self.llm)
+            result = make_plan(query, self.settings.llm_config, self.llm, max_chars=self.settings.max_question_chars)
             plan = result.plan
             if len(plan.sub_events) > 1:
                 decomposition = plan_to_tfvtg(plan)
@@ -141,7 +146,8 @@ class VideoReasoner:
     def _start(self, path: str | Path, question: str) -> tuple[Context, InputState, RunnableConfig, VideoIndex]:
         question = validate_question(question, max_chars=self.settings.max_question_chars)
         index = self.index(path)
-        ctx = Context(settings=self.settings, index=index, llm=self.llm)
+        live = Resources(self.settings, index, self.llm, self.models)
+        ctx = Context(llm=self.llm.model if self.llm else None, resources=live)
         trace_id = new_trace_id()
         config = thread_config(trace_id, recursion_limit=RECURSION_LIMIT)
         inputs: InputState = {"question": question, "video": str(path)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vidreason.agent.errors import VideoOpenError
+from vidreason.tools.core.errors import VideoOpenError
 
 SAMPLES = {"demo": "demo.mp4"}
 

@@ -159,8 +159,8 @@ _INDEX_BUILD = """
 import json, sys, time
 sys.path.insert(0, {bench!r})
 from _common import peak_rss_mb
-from vidreason.agent.settings import Settings
-from vidreason.tools.index import VideoIndex
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index.video_index import VideoIndex
 s = Settings(profile="fast", device="cpu", cache_dir={cache!r}, **{extra})
 t = time.perf_counter()
 ix = VideoIndex.build({video!r}, s)

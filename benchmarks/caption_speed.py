@@ -29,7 +29,7 @@ VIDEOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "video
 def bench_model(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    from vidreason.tools.caption_random import random_qwen_captioner
+    from vidreason.tools.captioning.random_qwen import random_qwen_captioner
 
     device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     size = args.size or ("3b" if device == "cuda" else "tiny")
@@ -80,8 +80,8 @@ def bench_model(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def bench_dedup(args: argparse.Namespace) -> dict[str, Any]:
-    from vidreason.tools.keyframes import KeyframeSelector
-    from vidreason.tools.video import iter_frames
+    from vidreason.tools.media.keyframes import KeyframeSelector
+    from vidreason.tools.media.video import iter_frames
 
     if not VIDEOS.is_dir():
         return {"skipped": f"{VIDEOS} not found"}

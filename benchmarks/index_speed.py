@@ -20,7 +20,7 @@ _DECODE = """
 import json, sys, time
 sys.path.insert(0, {bench!r})
 from _common import peak_rss_mb
-from vidreason.tools.video import iter_frames
+from vidreason.tools.media.video import iter_frames
 t = time.perf_counter(); n = 0
 for c in iter_frames({video!r}, {fps}, short_side=224, decoder={decoder!r}):
     n += len(c)
@@ -46,7 +46,7 @@ def main() -> None:
     video = args.video or make_long_video(args.minutes, speech=True)
     gen_s = time.perf_counter() - t
     bench = str(Path(__file__).parent)
-    from vidreason.tools.video import probe
+    from vidreason.tools.media.video import probe
 
     duration = probe(video).duration
     result: dict = {"video": str(video), "duration_s": duration, "generate_s": round(gen_s, 1)}

@@ -21,7 +21,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--visual", choices=["off", "random"], default="random")
     args = ap.parse_args()
-    from vidreason.tools.video import probe
+    from vidreason.tools.media.video import probe
 
     video = make_long_video(args.minutes, speech=True)
     duration = probe(video).duration

@@ -17,9 +17,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from vidreason.agent.errors import InvalidQuestion
-from vidreason.agent.plan_tfvtg import RELATIONSHIPS, plan_to_tfvtg
-from vidreason.agent.planner_offline import parse_question
+from vidreason.agent.planning.offline import parse_question
+from vidreason.agent.planning.tfvtg import RELATIONSHIPS, plan_to_tfvtg
+from vidreason.tools.core.errors import InvalidQuestion
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/annotations/charades_sta/tfvtg_llm_outputs.json"
 

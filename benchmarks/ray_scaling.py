@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # workers inherit it: a missing model fails fast, once
     import ray
 
-    from vidreason.agent.settings import Settings
+    from vidreason.tools.core.settings import Settings
     from vidreason.tools.distributed import index_videos_on_ray
 
     stages = args.stages.split(",") if args.stages else None

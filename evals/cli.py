@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vidreason.agent.errors import ConfigError, VidreasonError
-from vidreason.evals.datasets import ALIASES, DATASETS
+from vidreason.evals.datasets import DATASETS
+from vidreason.tools.core.errors import ConfigError, VidreasonError
+from vidreason.tools.core.registry import import_target
 
 logger = logging.getLogger(__name__)
 
 #: ``factory(settings) -> Grounder`` used unless ``--grounder`` names another; provided by vidreason.agent.
-DEFAULT_GROUNDER = "vidreason.agent.eval_grounder:make_eval_grounder"
+DEFAULT_GROUNDER = "vidreason.evals.grounder:make_eval_grounder"
 HAYSTACK_COMMAND = "make-haystack"
 
 
@@ -40,7 +40,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _add_run_arguments(p: argparse.ArgumentParser) -> None:
-    from vidreason.agent.cli_index import add_settings_args
+    from vidreason.agent.options import add_settings_args
     from vidreason.tools.distributed.cli import add_ray_args
 
     add_settings_args(p)
@@ -104,7 +104,7 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
         required=True,
     )
     for name in sorted(DATASETS):
-        aliases = sorted(a for a, target in ALIASES.items() if target == name)
+        aliases = sorted(a for a, target in DATASETS.aliases.items() if target == name)
         sp = sub.add_parser(name, aliases=aliases, help=f"evaluate on {name}")
         sp.set_defaults(eval_dataset=name)
         _add_run_arguments(sp)
@@ -113,11 +113,10 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def load_factory(target: str) -> Any:
-    module, sep, attr = target.partition(":")
-    if not sep:
+    if ":" not in target:
         raise ConfigError(f"--grounder {target!r} must look like 'package.module:factory'")
     try:
-        return getattr(importlib.import_module(module), attr)
+        return import_target(target)
     except (ImportError, AttributeError) as e:
         raise ConfigError(f"grounder factory {target!r} is not available ({e}); pass --grounder MODULE:ATTR") from e
 
@@ -148,7 +147,7 @@ def run_eval_command(args: argparse.Namespace, grounder: Any = None) -> int:
     remote = None
     if grounder is None:
         factory = load_factory(args.grounder)  # before Settings(), which may import torch
-        from vidreason.agent.cli_index import settings_from_args
+        from vidreason.agent.options import settings_from_args
 
         settings = settings_from_args(args)
         settings_dump = settings.model_dump(mode="json")
@@ -172,7 +171,7 @@ def run_eval_command(args: argparse.Namespace, grounder: Any = None) -> int:
 
 def _ray_runner(args: argparse.Namespace, grounder_factory: Any) -> Any:
     """Per-video eval jobs on a Ray cluster (one grounder per actor), for ``--ray``."""
-    from vidreason.tools.distributed.ray_eval import run_video_jobs_on_ray
+    from vidreason.evals.ray import run_video_jobs_on_ray
 
     def run(jobs: Any, store: Any, decompositions: Any, ood_pad: float, progress: Any) -> int:
         return run_video_jobs_on_ray(

@@ -20,11 +20,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from vidreason.agent.errors import ConfigError, DatasetError, VideoOpenError
 from vidreason.evals.datasets.base import iter_jsonl, read_json, require_file
 from vidreason.evals.datasets.charades import parse_sta_line
 from vidreason.evals.datasets.locator import VIDEO_EXTENSIONS, VideoLocator
-from vidreason.tools.storage import write_text_atomic
+from vidreason.tools.core.errors import ConfigError, DatasetError, VideoOpenError
+from vidreason.tools.core.storage import write_text_atomic
 
 logger = logging.getLogger(__name__)
 

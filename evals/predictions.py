@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from vidreason.agent.errors import DatasetError
 from vidreason.evals.metrics import GroundingItem
+from vidreason.tools.core.errors import DatasetError
 
 logger = logging.getLogger(__name__)
 

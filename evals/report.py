@@ -29,8 +29,8 @@ from vidreason.evals.metrics import (
     saliency_matrix,
 )
 from vidreason.evals.predictions import PredictionRecord
-from vidreason.tools.builder import PROVENANCE_PACKAGES, package_versions
-from vidreason.tools.storage import write_bytes_atomic, write_text_atomic
+from vidreason.tools.core.storage import write_bytes_atomic, write_text_atomic
+from vidreason.tools.index.builder import PROVENANCE_PACKAGES, package_versions
 
 logger = logging.getLogger(__name__)
 

@@ -19,12 +19,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from vidreason.agent.errors import ConfigError, VidreasonError
 from vidreason.evals.datasets.base import GroundingSample
 from vidreason.evals.datasets.llm_outputs import RecordedDecompositions
 from vidreason.evals.datasets.locator import VideoLocator
 from vidreason.evals.metrics import best_ious
 from vidreason.evals.predictions import PredictionRecord, PredictionStore
+from vidreason.tools.core.errors import ConfigError, VidreasonError
 from vidreason.tools.grounding.ood import shift_spans
 
 logger = logging.getLogger(__name__)
@@ -99,8 +99,8 @@ def select_samples(samples: Sequence[GroundingSample], limit: int | None, seed: 
 
 
 def probe_duration(path: Path) -> float:
-    """Video duration in seconds (``vidreason.tools.video.probe``)."""
-    from vidreason.tools.video import probe
+    """Video duration in seconds (``vidreason.tools.media.video.probe``)."""
+    from vidreason.tools.media.video import probe
 
     return float(probe(path).duration)
 
@@ -113,13 +113,20 @@ def _accepts_ood_pad(grounder: Grounder) -> bool:
     return "ood_pad" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
-class _VideoJob:
-    """Indexes one video and grounds its queries, appending a record per query."""
+class RecordSink(Protocol):
+    """Where prediction records go (a ``PredictionStore``, or a list-like collector on a Ray worker)."""
+
+    def append(self, record: PredictionRecord) -> None: ...
+
+
+class VideoJob:
+    """Indexes one video and grounds its queries, appending a record per query (``grounder`` None: a job
+    that only records failures)."""
 
     def __init__(
         self,
-        grounder: Grounder,
-        store: PredictionStore,
+        grounder: Grounder | None,
+        store: RecordSink,
         decomp: RecordedDecompositions | None,
         ood_pad: float,
         progress: Any,
@@ -133,6 +140,7 @@ class _VideoJob:
         )
 
     def __call__(self, path: Path, samples: list[GroundingSample]) -> int:
+        assert self.grounder is not None, "a failure-only VideoJob cannot ground"
         errors = 0
         try:
             timing = self.grounder.index(path)
@@ -255,7 +263,7 @@ def run_predictions(
 
     errors = 0
     with store, tqdm(total=len(todo) - skipped, desc="eval", unit="query", disable=None) as bar:
-        job = _VideoJob(grounder, store, decompositions, ood_pad, bar)
+        job = VideoJob(grounder, store, decompositions, ood_pad, bar)
         if remote is not None:
             errors += remote(jobs, store, decompositions, ood_pad, bar.update)
         elif workers <= 1:

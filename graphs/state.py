@@ -2,23 +2,22 @@
 
 The checkpointed state holds only JSON-serialisable values (plain dicts and lists; pydantic models are dumped
 with ``mode="json"`` and validated again by the nodes that read them), so every step can be stored by the
-SQLite checkpointer and shown by the trace viewer. Live objects (settings, the index, the LLM client, cached
-models) travel in the run-time :class:`Context`, passed as ``context=`` and read through ``Runtime[Context]``.
+SQLite checkpointer and shown by the trace viewer.
+
+The run-time :class:`Context` (``context=``, read through ``Runtime[Context]``) is plain data too, so any
+LangGraph client (``langgraph dev``, Studio, ``langgraph_sdk``) can send it: settings overrides and the LLM name.
+The nodes turn it into live objects (settings, the index, the LLM client, the model registry) through
+``graphs.runtime``; the Python API passes the live objects it already holds in ``Context.resources``.
 """
 
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
+from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import NotRequired, TypedDict
-
-from vidreason.agent.settings import Settings
-
-if TYPE_CHECKING:
-    from vidreason.agent.llm import LLMClient
-    from vidreason.tools.index import VideoIndex
 
 JsonDict = dict[str, Any]
 """A pydantic model dumped with ``model_dump(mode="json")`` (the type is named where the key is declared)."""
@@ -64,15 +63,21 @@ class OutputState(TypedDict, total=False):
     steps: list[JsonDict]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Context:
-    """Run-time objects for one run (not checkpointed). ``llm`` is None for offline planning/answers."""
+    """How to run one question: plain data a LangGraph client can send (Studio shows it as a form)."""
 
-    settings: Settings
-    index: VideoIndex
-    llm: LLMClient | None = None
+    settings: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"description": 'Settings overrides, e.g. {"profile": "fast", "cache_dir": "/data/vr"}'},
+    )
+    llm: str | None = field(
+        default=None, metadata={"description": "litellm model name for planning and answers (none: offline)"}
+    )
     max_replans: int = 1
     max_answer_retries: int = 1
+    #: live objects of the Python API (``graphs.runtime.Resources``); never sent by clients, not in the schema
+    resources: SkipJsonSchema[Any] = field(default=None, repr=False, compare=False)
 
 
 __all__ = ["Context", "InputState", "JsonDict", "OutputState", "ReasonState"]

@@ -1,1 +1,1 @@
-"""Prompt templates shipped as package data; see :mod:`vidreason.agent.prompting`."""
+"""Prompt templates shipped as package data, and their loader (:mod:`vidreason.prompts.loader`)."""

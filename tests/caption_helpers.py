@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vidreason.tools.hierarchy import Node, VideoGraph
-from vidreason.tools.schemas import FrameChunk
+from vidreason.tools.core.media import FrameChunk
+from vidreason.tools.index.hierarchy import Node, VideoGraph
 
 #: (shot id, start, end) of the small test video: 4 shots, 2 scenes, 1 event
 SHOTS = [("shot:0000", 0.0, 3.0), ("shot:0001", 3.0, 6.0), ("shot:0002", 6.0, 8.0), ("shot:0003", 8.0, 10.0)]

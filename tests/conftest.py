@@ -37,6 +37,6 @@ def cache_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(cache_dir: Path):
     """Fast CPU settings with an isolated cache."""
-    from vidreason.agent.settings import Settings
+    from vidreason.tools.core.settings import Settings
 
     return Settings(profile="fast", device="cpu", cache_dir=cache_dir)

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from vidreason.tools.stage import Stage, StageContext, StageOutput
+from vidreason.tools.index.stage import Stage, StageContext, StageOutput
 
 
 class SlowStage(Stage):

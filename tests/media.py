@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidreason.tools.schemas import Word
+from vidreason.tools.core.media import Word
 
 _LAVFI_SOURCES = {
     "testsrc",
@@ -301,11 +301,11 @@ def video_duration(path: str | Path) -> float:
 def decode_frames(path: str | Path, fps: float, *, short_side: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """All frames sampled at ``fps`` as (uint8 [N, H, W, 3] RGB, float64 [N] seconds).
 
-    Uses ``vidreason.tools.video.iter_frames`` when it exists, else PyAV (the first frame at or after each
+    Uses ``vidreason.tools.media.video.iter_frames`` when it exists, else PyAV (the first frame at or after each
     sample time ``k / fps``).
     """
     try:
-        from vidreason.tools.video import iter_frames
+        from vidreason.tools.media.video import iter_frames
     except ImportError:
         iter_frames = None
     if iter_frames is not None:

@@ -17,7 +17,7 @@ DURATION = 11.0
 
 
 def reason_settings(cache_dir: Path, **kw: Any) -> Any:
-    from vidreason.agent.settings import Settings
+    from vidreason.tools.core.settings import Settings
 
     return Settings(
         profile="fast",
@@ -46,10 +46,11 @@ def cli_settings_args(cache_dir: Path) -> list[str]:
 
 def install_fast_matcher(settings: Any) -> None:
     """A BM25-only text matcher for ``settings`` (the dense model's import takes long on busy machines)."""
-    from vidreason.agent import grounder
-    from vidreason.tools.text_match import TextMatcher
+    from vidreason.tools.core.models import ModelKey, default_registry
+    from vidreason.tools.text.match import TextMatcher
 
-    grounder._matchers[(settings.text_embed_model, settings.device)] = TextMatcher(settings, dense=False)
+    config = settings.text_match
+    default_registry().put(ModelKey("text-matcher", config.model, config.device), TextMatcher(config, dense=False))
 
 
 def speech_clip(folder: Path, utterances: Sequence[tuple[float, str]] = UTTERANCES) -> tuple[Path, dict[str, Any]]:
@@ -67,11 +68,12 @@ def speech_clip(folder: Path, utterances: Sequence[tuple[float, str]] = UTTERANC
 
 def scripted_reasoner(settings: Any, script: list[Any]) -> tuple[Any, Any]:
     """A ``VideoReasoner`` whose LLM replays ``script``; returns (reasoner, transport)."""
-    from vidreason.agent.llm import LLMClient, ScriptedTransport
     from vidreason.agent.reasoner import VideoReasoner
+    from vidreason.tools.llm.client import LLMClient
+    from vidreason.tools.llm.transport import ScriptedTransport
 
     transport = ScriptedTransport(script)
-    client = LLMClient(settings, transport, model="scripted-test", retry_backoff_s=0)
+    client = LLMClient(settings.llm_config, transport, model="scripted-test", retry_backoff_s=0)
     return VideoReasoner(settings, llm_client=client), transport
 
 
@@ -96,7 +98,7 @@ def plan_reply(
 
 def cite_speech(text_part: str) -> Any:
     """A scripted answer reply citing the speech evidence item whose text contains ``text_part``."""
-    from vidreason.agent.llm import LLMRequest, LLMResponse
+    from vidreason.tools.llm.transport import LLMRequest, LLMResponse
 
     def reply(request: LLMRequest) -> LLMResponse:
         import json
@@ -140,7 +142,7 @@ def shared_clip() -> tuple[Path, dict[str, Any], Path]:
         cache = folder / "cache"
         settings = reason_settings(cache)
         install_fast_matcher(settings)
-        from vidreason.tools.index import VideoIndex
+        from vidreason.tools.index.video_index import VideoIndex
 
         VideoIndex.build(path, settings)
         _SHARED["clip"] = (path, truth, cache)

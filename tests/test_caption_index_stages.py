@@ -11,25 +11,20 @@ import pytest
 from caption_helpers import RecordingCaptioner
 from media import make_cut_video
 
-from vidreason.agent.settings import Settings
-from vidreason.tools import stage as stage_registry
-from vidreason.tools.caption_stages import CaptionsStage, SummariesStage
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index import stages as stage_registry
+from vidreason.tools.index.stages.captions import CaptionsStage, SummariesStage
 
 
 @pytest.fixture
-def registered() -> Iterator[RecordingCaptioner]:
+def registered(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingCaptioner]:
     """Register the two stages (with a recording captioner) for one test, then restore the registry."""
     fake = RecordingCaptioner()
-    saved = dict(stage_registry.STAGES), dict(stage_registry._instances)
+    monkeypatch.setattr(stage_registry, "STAGES", stage_registry.STAGES.copy())
+    monkeypatch.setattr(stage_registry, "_instances", {})
     stage_registry.register_stage("captions", lambda: CaptionsStage(captioner=fake))
     stage_registry.register_stage("summaries", SummariesStage)
-    try:
-        yield fake
-    finally:
-        stage_registry.STAGES.clear()
-        stage_registry.STAGES.update(saved[0])
-        stage_registry._instances.clear()
-        stage_registry._instances.update(saved[1])
+    yield fake
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +35,7 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_captions_and_summaries_in_the_index(registered: RecordingCaptioner, video: Path, settings: Settings) -> None:
-    from vidreason.tools.index import VideoIndex
+    from vidreason.tools.index.video_index import VideoIndex
 
     s = settings.override(caption_backend="litellm", caption_model="fake-vlm", asr_enabled=False)
     index = VideoIndex.build(video, s, stages=["captions", "summaries"])
@@ -62,8 +57,8 @@ def test_captions_and_summaries_in_the_index(registered: RecordingCaptioner, vid
 def test_captions_degraded_without_loadable_model(
     registered: RecordingCaptioner, video: Path, settings: Settings
 ) -> None:
-    from vidreason.tools.index import VideoIndex
-    from vidreason.tools.stage import get_stage
+    from vidreason.tools.index.stages import get_stage
+    from vidreason.tools.index.video_index import VideoIndex
 
     stage_registry.register_stage("captions", CaptionsStage)  # no injected captioner: load from settings
     s = settings.override(caption_backend="transformers", caption_model="nobody/no-such-vlm", asr_enabled=False)

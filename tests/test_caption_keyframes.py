@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from caption_helpers import synthetic_frames
 
-from vidreason.agent.errors import ConfigError
-from vidreason.tools.keyframes import KeyframeSelector, frame_distance, select_keyframes, thumbnail
+from vidreason.tools.core.errors import ConfigError
+from vidreason.tools.media.keyframes import KeyframeSelector, frame_distance, select_keyframes, thumbnail
 
 
 def test_static_shot_costs_one_frame() -> None:
@@ -74,7 +74,7 @@ def test_small_and_odd_frames_and_bad_options() -> None:
 
 @pytest.mark.shared_data
 def test_duplicate_filter_on_a_real_clip(shared_data: Path) -> None:
-    from vidreason.tools.video import iter_frames
+    from vidreason.tools.media.video import iter_frames
 
     path = shared_data / "videos" / "videollama_dog_barking.mp4"
     if not path.exists():

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from caption_helpers import SHOTS, RecordingCaptioner, chunked, make_graph, synthetic_frames
 
-from vidreason.agent.errors import ConfigError
-from vidreason.agent.settings import Settings
-from vidreason.tools.caption import Captioner, CaptionOptions, cache_key_parts, caption_prompt, load_captioner
-from vidreason.tools.caption_run import (
+from vidreason.tools.captioning.base import Captioner, CaptionOptions, cache_key_parts, caption_prompt, load_captioner
+from vidreason.tools.core.errors import ConfigError
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index.caption_run import (
     ShotCaptionRun,
     caption_shots,
     shot_spans,
@@ -33,7 +33,7 @@ def test_fake_captioner_satisfies_protocol() -> None:
 def test_frames_assigned_to_shots_across_chunks(cpu_settings: Settings, chunk_size: int) -> None:
     fake = RecordingCaptioner()
     frames = synthetic_frames(fps=2.0)
-    result = caption_shots(cpu_settings, SHOTS, chunked(frames, chunk_size), captioner=fake)
+    result = caption_shots(cpu_settings.captions, SHOTS, chunked(frames, chunk_size), captioner=fake)
     assert result.status.status == "ok" and result.model_id == "fake-vlm"
     by_node = result.by_node
     assert list(by_node) == [s[0] for s in SHOTS]
@@ -57,7 +57,7 @@ def test_numbered_frames_and_gaps(cpu_settings: Settings) -> None:
     fake = RecordingCaptioner()
     shots = [("shot:0000", 1.0, 2.0), ("shot:0001", 5.0, 6.0)]  # frames outside every shot are ignored
     opts = CaptionOptions(numbered=True)
-    result = caption_shots(cpu_settings, shots, [synthetic_frames(fps=2.0)], captioner=fake, options=opts)
+    result = caption_shots(cpu_settings.captions, shots, [synthetic_frames(fps=2.0)], captioner=fake, options=opts)
     assert [c.frame_indices for c in result.captions] == [
         [2],
         [10, 11, 12],
@@ -70,7 +70,9 @@ def test_numbered_frames_and_gaps(cpu_settings: Settings) -> None:
 
 def test_captions_written_into_graph(cpu_settings: Settings) -> None:
     graph = make_graph()
-    result = caption_shots(cpu_settings, shot_spans(graph), [synthetic_frames()], captioner=RecordingCaptioner())
+    result = caption_shots(
+        cpu_settings.captions, shot_spans(graph), [synthetic_frames()], captioner=RecordingCaptioner()
+    )
     assert write_captions(graph, result) == 4
     assert graph.node("shot:0000").caption == "1 frame(s), mean 120"
     assert graph.meta["captions"]["model"] == "fake-vlm"
@@ -82,7 +84,7 @@ def test_captions_written_into_graph(cpu_settings: Settings) -> None:
 
 def test_no_backend_on_cpu_is_skipped_and_degraded(cpu_settings: Settings, caplog) -> None:  # type: ignore[no-untyped-def]
     graph = make_graph()
-    result = caption_shots(cpu_settings, shot_spans(graph), [synthetic_frames()])
+    result = caption_shots(cpu_settings.captions, shot_spans(graph), [synthetic_frames()])
     assert result.status.status == "degraded" and result.captions == []
     assert "no caption backend configured" in (result.status.reason or "")
     assert any("captions skipped" in r.message for r in caplog.records)
@@ -93,7 +95,7 @@ def test_no_backend_on_cpu_is_skipped_and_degraded(cpu_settings: Settings, caplo
 
 def test_unloadable_model_degrades_fast(settings: Settings) -> None:
     s = settings.override(caption_backend="transformers", caption_model="nobody/no-such-vlm")
-    run = start_caption_run(s, SHOTS)  # HF_HUB_OFFLINE=1 in tests: fails before importing transformers
+    run = start_caption_run(s.captions, SHOTS)  # HF_HUB_OFFLINE=1 in tests: fails before importing transformers
     assert run.captioner is None
     out = run.close()
     assert out.status.status == "degraded" and "nobody/no-such-vlm" in (out.status.reason or "")
@@ -102,17 +104,21 @@ def test_unloadable_model_degrades_fast(settings: Settings) -> None:
 
 def test_registry_errors(settings: Settings) -> None:
     with pytest.raises(ConfigError, match="did you mean 'litellm'"):
-        load_captioner(settings, "litelm")
+        load_captioner(settings.override(caption_backend="litellm").captions.model_copy(update={"backend": "litelm"}))
     with pytest.raises(ConfigError, match="'none'"):
-        load_captioner(settings.override(caption_backend="none"))
+        load_captioner(settings.override(caption_backend="none").captions)
 
 
 def test_cache_key_parts(settings: Settings) -> None:
-    off = cache_key_parts(settings.override(caption_backend="none"))
+    off = cache_key_parts(settings.override(caption_backend="none").captions)
     assert off == {"backend": "none"}
-    a = cache_key_parts(settings.override(caption_backend="transformers", caption_model="Qwen/Qwen2.5-VL-3B-Instruct"))
-    b = cache_key_parts(settings.override(caption_backend="transformers", caption_model="Qwen/Qwen2.5-VL-7B-Instruct"))
-    c = cache_key_parts(settings.override(caption_backend="litellm", caption_model="gpt-4o-mini"))
+    a = cache_key_parts(
+        settings.override(caption_backend="transformers", caption_model="Qwen/Qwen2.5-VL-3B-Instruct").captions
+    )
+    b = cache_key_parts(
+        settings.override(caption_backend="transformers", caption_model="Qwen/Qwen2.5-VL-7B-Instruct").captions
+    )
+    c = cache_key_parts(settings.override(caption_backend="litellm", caption_model="gpt-4o-mini").captions)
     assert a["model"] == "Qwen/Qwen2.5-VL-3B-Instruct" and a["prompt"] == "caption@1"
     assert a != b and "api_base" in c and "api_base" not in a
     assert a["keyframes"]["max_frames"] == settings.caption_max_frames

@@ -8,15 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vidreason.agent.errors import ConfigError, ModelUnavailable
-from vidreason.tools.embed import (
-    TINY_CLIP_NAME,
-    ClipEmbedder,
-    TextCache,
-    VisualTextEncoder,
-    load_visual_encoder,
-    preprocess_frames,
-)
+from vidreason.tools.core.errors import ConfigError, ModelUnavailable
+from vidreason.tools.vision.clip import TINY_CLIP_NAME, ClipEmbedder
+from vidreason.tools.vision.encoder import TextCache, VisualTextEncoder, load_visual_encoder, preprocess_frames
 
 
 def _frames(n: int, h: int = 48, w: int = 80, seed: int = 0) -> np.ndarray:
@@ -97,9 +91,9 @@ def test_unavailable_weights_fail_fast_offline(monkeypatch: pytest.MonkeyPatch, 
 
 
 def test_factory_uses_settings(settings) -> None:  # type: ignore[no-untyped-def]
-    enc = load_visual_encoder(settings.override(clip_model=TINY_CLIP_NAME, clip_pretrained="random"))
+    enc = load_visual_encoder(settings.override(clip_model=TINY_CLIP_NAME, clip_pretrained="random").vision)
     assert enc.random_weights and enc.model_id.endswith("/random")
-    assert enc is load_visual_encoder(settings.override(clip_model=TINY_CLIP_NAME, clip_pretrained="random"))
+    assert enc is load_visual_encoder(settings.override(clip_model=TINY_CLIP_NAME, clip_pretrained="random").vision)
 
 
 # ---------------------------------------------------------------------------------------------- BLIP-2 ITC
@@ -135,7 +129,7 @@ def _tiny_blip2_config():  # type: ignore[no-untyped-def]
 def test_blip2_itc_matches_transformers_forward() -> None:
     import torch
 
-    from vidreason.tools.blip2 import _CLIP_MEAN, _CLIP_STD, Blip2ItcScorer, packaged_bert_tokenizer
+    from vidreason.tools.vision.blip2 import _CLIP_MEAN, _CLIP_STD, Blip2ItcScorer, packaged_bert_tokenizer
 
     tokenizer = packaged_bert_tokenizer()
     if tokenizer is None:
@@ -169,7 +163,7 @@ def test_blip2_itc_matches_transformers_forward() -> None:
 
 
 def test_blip2_missing_weights_raise_model_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    from vidreason.tools.blip2 import Blip2ItcScorer
+    from vidreason.tools.vision.blip2 import Blip2ItcScorer
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailable, match="blip2_model='random'"):

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from vidreason.agent.errors import ConfigError, DatasetError
 from vidreason.evals.datasets import available_datasets, get_loader, load_dataset, resolve_name
 from vidreason.evals.datasets.llm_outputs import RecordedDecompositions
 from vidreason.evals.datasets.locator import VideoLocator
+from vidreason.tools.core.errors import ConfigError, DatasetError
 
 
 def _ann(shared_data: Path, rel: str) -> Path:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from vidreason.agent.eval_grounder import make_eval_grounder
-from vidreason.agent.settings import Settings
 from vidreason.evals.cli import add_eval_parser, run_eval_command
+from vidreason.evals.grounder import make_eval_grounder
 from vidreason.evals.haystack import Needle, make_haystack
 from vidreason.evals.report import EvalReport
+from vidreason.tools.core.settings import Settings
 
 SENTENCES = [
     "the red ball rolls across the floor",

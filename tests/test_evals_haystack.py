@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from vidreason.agent.errors import ConfigError, DatasetError
 from vidreason.evals.cli import main as cli_main
 from vidreason.evals.datasets import load_dataset
 from vidreason.evals.haystack import Needle, load_needles, make_haystack, probe_media
+from vidreason.tools.core.errors import ConfigError, DatasetError
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
 

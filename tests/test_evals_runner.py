@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from vidreason.agent.errors import ConfigError, VideoOpenError
 from vidreason.evals.cli import main as cli_main
 from vidreason.evals.datasets.locator import VideoLocator
 from vidreason.evals.predictions import PredictionRecord, PredictionStore
 from vidreason.evals.report import EvalReport
 from vidreason.evals.runner import EvalOptions, IndexTiming, evaluate, run_predictions, select_samples
+from vidreason.tools.core.errors import ConfigError, VideoOpenError
 
 
 class Interrupted(Exception):

@@ -65,7 +65,7 @@ def test_invalid_plan_json_is_repaired_with_the_validation_error(clip):
 
 
 def test_plan_timeout_falls_back_to_the_offline_planner_and_says_so(clip):
-    from vidreason.agent.errors import LLMTimeout
+    from vidreason.tools.core.errors import LLMTimeout
 
     script = [LLMTimeout("scripted-test did not answer within 60 s"), cite_speech("sunny"), SUPPORTED]
     reasoner, _, path, _ = _reasoner(clip, script)
@@ -144,8 +144,8 @@ def test_x_then_y_gives_ordered_spans_cited_answer_and_stored_trace(clip):
 
 
 def test_video_text_goes_to_the_llm_as_quoted_data_and_is_not_obeyed(clip, monkeypatch):
-    from vidreason.tools.index import VideoIndex
-    from vidreason.tools.schemas import Transcript, TranscriptSegment
+    from vidreason.tools.core.media import Transcript, TranscriptSegment
+    from vidreason.tools.index.video_index import VideoIndex
 
     path, _, cache = clip
     settings = reason_settings(cache)
@@ -193,10 +193,10 @@ def test_unknown_evidence_id_is_rejected_and_the_answer_retried_once(clip):
 
 
 def test_verification_rejects_fabricated_frames_and_quotes(clip):
-    from vidreason.agent.schemas import Citation
     from vidreason.graphs.nodes.evidence import Evidence
     from vidreason.graphs.nodes.verify import verify_citations
-    from vidreason.tools.index import VideoIndex
+    from vidreason.tools.core.results import Citation
+    from vidreason.tools.index.video_index import VideoIndex
 
     path, truth, cache = clip
     index = VideoIndex.load(path, reason_settings(cache))

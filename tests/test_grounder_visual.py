@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from media import make_cut_video
 
-from vidreason.agent.grounder import Grounder, visual_curve
-from vidreason.agent.settings import Settings
-from vidreason.tools.embed import TINY_CLIP_NAME
-from vidreason.tools.index import VideoIndex
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index.video_index import VideoIndex
+from vidreason.tools.retrieval.grounder import Grounder, visual_curve
+from vidreason.tools.vision.clip import TINY_CLIP_NAME
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +41,11 @@ def test_embeddings_stage_covers_every_table_frame(visual_index: VideoIndex) -> 
 
 
 def test_visual_curve_matches_the_encoder(visual_index: VideoIndex) -> None:
-    from vidreason.tools.embed import load_visual_encoder
+    from vidreason.tools.vision.encoder import load_visual_encoder
 
     curve = visual_curve(visual_index, "a blue screen")
     assert curve is not None and curve.shape == (len(visual_index.frame_times),)
-    enc = load_visual_encoder(visual_index.settings)
+    enc = load_visual_encoder(visual_index.settings.vision, visual_index.models)
     q = enc.encode_texts(["a blue screen"])[0]
     expected = visual_index.get("embeddings").vectors.astype(np.float32) @ q
     np.testing.assert_allclose(curve, expected, atol=1e-5)

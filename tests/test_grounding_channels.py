@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidreason.agent.errors import ConfigError
+from vidreason.tools.core.errors import ConfigError
+from vidreason.tools.core.media import Span, TranscriptSegment
 from vidreason.tools.grounding import (
     localize,
     mix_curves,
@@ -16,7 +17,6 @@ from vidreason.tools.grounding import (
     spans_to_curve,
     text_channel_curve,
 )
-from vidreason.tools.schemas import Span, TranscriptSegment
 
 
 def test_spans_to_curve_max_mean_fill_and_short_spans() -> None:

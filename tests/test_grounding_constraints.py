@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from vidreason.agent.errors import ConfigError
+from vidreason.tools.core.errors import ConfigError
 from vidreason.tools.grounding import Constraint, Proposal, best_assignment, relation_constraints, sequence
 
 

@@ -14,7 +14,7 @@ from grounding_helpers import peaked_curve
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vidreason.agent.errors import ConfigError
+from vidreason.tools.core.errors import ConfigError
 from vidreason.tools.grounding import (
     Decomposition,
     Proposal,

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vidreason.agent.errors import ConfigError
-from vidreason.tools.hierarchy import LEVELS, VideoGraph, build_graph
-from vidreason.tools.hierarchy_build import HierarchyParams, segment, shot_keyframes, speech_bridges
-from vidreason.tools.schemas import Shot, Span, Transcript, TranscriptSegment, Word
+from vidreason.tools.core.errors import ConfigError
+from vidreason.tools.core.media import Shot, Span, Transcript, TranscriptSegment, Word
+from vidreason.tools.index.hierarchy import LEVELS, VideoGraph, build_graph
+from vidreason.tools.index.hierarchy_build import HierarchyParams, segment, shot_keyframes, speech_bridges
 from vidreason.tools.shots import tile_shots
 
 ID = re.compile(r"^(video|(event|scene|shot):\d{4})$")

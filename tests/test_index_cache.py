@@ -13,10 +13,10 @@ import pytest
 from index_helpers import SlowStage
 from media import make_cut_video
 
-from vidreason.agent.errors import IndexNotFound, VideoOpenError
-from vidreason.agent.settings import Settings
-from vidreason.tools import stage as stage_registry
-from vidreason.tools.index import VideoIndex
+from vidreason.tools.core.errors import IndexNotFound, VideoOpenError
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index import stages as stage_registry
+from vidreason.tools.index.video_index import VideoIndex
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +29,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def only_core_stages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Restrict the registry to the built-in stages (plus what a test registers)."""
-    core = {k: v for k, v in stage_registry.STAGES.items() if k in ("frames", "thumbnails")}
-    monkeypatch.setattr(stage_registry, "STAGES", core)
+    monkeypatch.setattr(stage_registry, "STAGES", stage_registry.STAGES.subset(("frames", "thumbnails")))
     monkeypatch.setattr(stage_registry, "_instances", {})
 
 
@@ -92,10 +91,10 @@ _SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from index_helpers import SlowStage
-from vidreason.agent.settings import Settings
-from vidreason.tools import stage
-from vidreason.tools.index import VideoIndex
-stage.STAGES = {{k: v for k, v in stage.STAGES.items() if k in ("frames", "thumbnails")}}
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index import stages as stage
+from vidreason.tools.index.video_index import VideoIndex
+stage.STAGES = stage.STAGES.subset(("frames", "thumbnails"))
 stage.register_stage("slow_test", lambda: SlowStage({seconds}))
 print("building", flush=True)
 VideoIndex.build({clip!r}, Settings(profile="fast", device="cpu", cache_dir={cache!r}))

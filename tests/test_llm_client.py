@@ -7,23 +7,20 @@ import json
 import pytest
 from pydantic import BaseModel, Field
 
-from vidreason.agent.errors import (
+from vidreason.tools.core.configs import LLMConfig
+from vidreason.tools.core.errors import (
     ConfigError,
     LLMNotConfigured,
     LLMOutputInvalid,
     LLMTimeout,
     LLMTransientError,
 )
-from vidreason.agent.llm import (
-    FORBID_NETWORK_ENV,
-    LiteLLMTransport,
-    LLMClient,
-    LLMResponse,
-    ScriptedTransport,
-    extract_json,
-)
-from vidreason.agent.schemas import PlanDraft
-from vidreason.agent.settings import Settings
+from vidreason.tools.core.plan import PlanDraft
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.llm.client import LLMClient
+from vidreason.tools.llm.litellm_transport import FORBID_NETWORK_ENV, LiteLLMTransport
+from vidreason.tools.llm.parsing import extract_json
+from vidreason.tools.llm.transport import LLMResponse, ScriptedTransport
 
 
 @pytest.fixture(autouse=True)
@@ -39,8 +36,8 @@ class Thing(BaseModel):
 MSGS = [{"role": "system", "content": "You extract things."}, {"role": "user", "content": "one apple"}]
 
 
-def _settings(**kw: object) -> Settings:
-    return Settings(device="cpu", **kw)  # type: ignore[arg-type]
+def _settings(**kw: object) -> LLMConfig:
+    return Settings(device="cpu", **kw).llm_config  # type: ignore[arg-type]
 
 
 def test_structured_with_native_schema_passes_response_format() -> None:
@@ -118,7 +115,7 @@ def test_redaction_and_cost_accounting() -> None:
 def test_configuration_errors() -> None:
     with pytest.raises(LLMNotConfigured, match="VIDREASON_LLM"):
         LLMClient(_settings())
-    assert LLMClient.from_settings(_settings()) is None
+    assert LLMClient.from_config(_settings()) is None
     with pytest.raises(ConfigError, match="API_BASE"):
         LLMClient(_settings(llm="hosted_vllm/qwen"))
 
@@ -165,7 +162,7 @@ def test_litellm_mock_timeout_maps_to_llm_timeout() -> None:
 def test_calls_are_recorded_per_context_even_when_threads_share_a_client() -> None:
     import threading
 
-    from vidreason.agent.llm import recording_calls
+    from vidreason.tools.llm.client import recording_calls
 
     client = LLMClient(_settings(), transport=ScriptedTransport(["a", "b", "c", "d"], json_schema=False))
     seen: dict[str, list[str]] = {}

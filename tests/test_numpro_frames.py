@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidreason.agent.errors import ConfigError
-from vidreason.tools.numpro import (
+from vidreason.tools.core.errors import ConfigError
+from vidreason.tools.media.numpro import (
     draw_frame_number,
     format_label,
     number_frames,

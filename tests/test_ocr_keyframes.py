@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vidreason.agent.errors import ConfigError
-from vidreason.tools.ocr import Detection, dedup_detections, normalize_text, run_ocr
+from vidreason.tools.core.errors import ConfigError
+from vidreason.tools.ocr.rapid import Detection, dedup_detections, normalize_text, run_ocr
 
 BOX = [[0.0, 0.0], [10.0, 0.0], [10.0, 5.0], [0.0, 5.0]]
 

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from vidreason.agent.errors import InvalidQuestion, LLMTimeout
-from vidreason.agent.llm import FORBID_NETWORK_ENV, LiteLLMTransport, LLMClient, ScriptedTransport
-from vidreason.agent.planner import make_plan
-from vidreason.agent.settings import Settings
+from vidreason.agent.planning.planner import make_plan
+from vidreason.tools.core.configs import LLMConfig
+from vidreason.tools.core.errors import InvalidQuestion, LLMTimeout
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.llm.client import LLMClient
+from vidreason.tools.llm.litellm_transport import FORBID_NETWORK_ENV, LiteLLMTransport
+from vidreason.tools.llm.transport import ScriptedTransport
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/data/annotations/charades_sta/tfvtg_llm_outputs.json"
 
@@ -36,8 +39,8 @@ def _forbid_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(FORBID_NETWORK_ENV, "1")
 
 
-def _settings(**kw: object) -> Settings:
-    return Settings(device="cpu", **kw)  # type: ignore[arg-type]
+def _settings(**kw: object) -> LLMConfig:
+    return Settings(device="cpu", **kw).llm_config  # type: ignore[arg-type]
 
 
 def test_llm_plan_is_used_when_valid() -> None:

@@ -8,14 +8,14 @@ from reason_helpers import TRAIN, WEATHER, reason_settings, shared_clip
 
 @pytest.fixture(scope="module")
 def index():
-    from vidreason.tools.index import VideoIndex
+    from vidreason.tools.index.video_index import VideoIndex
 
     path, truth, cache = shared_clip()
     return VideoIndex.load(path, reason_settings(cache)), truth
 
 
 def test_transcript_captions_ocr_by_span(index):
-    from vidreason.tools import planner_tools as pt
+    from vidreason.tools.retrieval import planner_tools as pt
 
     idx, truth = index
     lines = pt.transcript(idx, (5.0, idx.duration))
@@ -26,8 +26,8 @@ def test_transcript_captions_ocr_by_span(index):
 
 
 def test_frames_summary_zoom(index):
-    from vidreason.agent.errors import ConfigError
-    from vidreason.tools import planner_tools as pt
+    from vidreason.tools.core.errors import ConfigError
+    from vidreason.tools.retrieval import planner_tools as pt
 
     idx, _ = index
     refs = pt.frames(idx, (2.0, 8.0), n=3)
@@ -44,8 +44,8 @@ def test_frames_summary_zoom(index):
 
 
 def test_search_moments_and_ground_find_the_spoken_line(index):
-    from vidreason.agent.schemas import SubEvent
-    from vidreason.tools import planner_tools as pt
+    from vidreason.tools.core.plan import SubEvent
+    from vidreason.tools.retrieval import planner_tools as pt
 
     idx, truth = index
     moments = pt.search_moments(idx, "weather sunny", channels=("speech",))

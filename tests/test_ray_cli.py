@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from vidreason.agent import cli_index
-from vidreason.agent.errors import ConfigError
-from vidreason.agent.settings import Settings
+from vidreason.agent.cli import index as cli_index
+from vidreason.tools.core.errors import ConfigError
+from vidreason.tools.core.settings import Settings
 from vidreason.tools.distributed import (
     RAY_INSTALL_HINT,
     RunSummary,
@@ -89,7 +89,7 @@ def test_summary_counts_throughput_and_atomic_file(tmp_path: Path) -> None:
 def test_already_indexed_needs_a_complete_index(tmp_path: Path) -> None:
     from media import make_cut_video
 
-    from vidreason.tools.index import VideoIndex
+    from vidreason.tools.index.video_index import VideoIndex
 
     video = tmp_path / "v.mp4"
     make_cut_video(video, [("red", 1.0), ("blue", 1.0)], size=(64, 36), fps=5)

@@ -16,10 +16,10 @@ from ray_helpers import assert_same_index, make_videos
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'vidreason[ray]'")
 
-from vidreason.agent.settings import Settings  # noqa: E402
+from vidreason.tools.core.settings import Settings  # noqa: E402
 from vidreason.tools.distributed import index_videos_on_ray, ray_map_videos  # noqa: E402
-from vidreason.tools.index import VideoIndex  # noqa: E402
-from vidreason.tools.stage import STAGES  # noqa: E402
+from vidreason.tools.index.stages import STAGES  # noqa: E402
+from vidreason.tools.index.video_index import VideoIndex  # noqa: E402
 
 #: cheap, deterministic stages (whatever of them this build registers)
 STAGES_UNDER_TEST = [s for s in ("frames", "thumbnails", "shots", "transcript") if s in STAGES]
@@ -113,8 +113,8 @@ def test_worker_that_always_dies_fails_only_its_item(local_cluster, tmp_path: Pa
 def test_eval_jobs_run_on_ray_and_failures_become_error_records(local_cluster, tmp_path: Path) -> None:
     from vidreason.evals.datasets.base import GroundingSample
     from vidreason.evals.predictions import PredictionStore
+    from vidreason.evals.ray import run_video_jobs_on_ray
     from vidreason.evals.runner import IndexTiming
-    from vidreason.tools.distributed.ray_eval import run_video_jobs_on_ray
 
     class FakeGrounder:
         def index(self, video_path: Path) -> IndexTiming:

@@ -32,8 +32,8 @@ def test_ground_sync_and_async():
 
 
 def test_ground_rejects_empty_query():
-    from vidreason.agent.errors import InvalidQuestion
     from vidreason.agent.reasoner import VideoReasoner
+    from vidreason.tools.core.errors import InvalidQuestion
 
     path, _, cache = shared_clip()
     with pytest.raises(InvalidQuestion):

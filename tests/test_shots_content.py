@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from media import decode_frames, has_ffmpeg, make_cut_video, video_duration
 
-from vidreason.agent.errors import ConfigError
-from vidreason.tools.schemas import FrameChunk
+from vidreason.tools.core.errors import ConfigError
+from vidreason.tools.core.media import FrameChunk
 from vidreason.tools.shots import create_detector, detect_shots, detector_class, tile_shots
 
 pytestmark = pytest.mark.skipif(not has_ffmpeg(), reason="ffmpeg is not installed")

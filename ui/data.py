@@ -12,10 +12,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from vidreason.agent.errors import TraceNotFound, VidreasonError
-from vidreason.agent.settings import Settings
-from vidreason.agent.trace import Trace, TraceStore, thread_config
-from vidreason.tools.index import Manifest, VideoIndex
+from vidreason.graphs.traces import Trace, TraceStore
+from vidreason.tools.core.errors import TraceNotFound, VidreasonError
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index.manifest import Manifest
+from vidreason.tools.index.video_index import VideoIndex
 from vidreason.ui.security import VideoEntry, VideoRegistry
 
 log = logging.getLogger(__name__)
@@ -93,14 +94,14 @@ def video_summary(entry: VideoEntry, manifest: dict[str, Any] | None) -> dict[st
 
 def graph_of(index: VideoIndex) -> Any:
     """The index's ``VideoGraph`` (None when the hierarchy stage did not run)."""
-    from vidreason.tools.index_view import artefact
+    from vidreason.tools.index.views import artefact
 
     graph = getattr(index, "graph", None)
     return graph if graph is not None else artefact(index, "graph")
 
 
 def _items(index: VideoIndex, channel: str) -> list[dict[str, Any]]:
-    from vidreason.tools.index_view import text_items
+    from vidreason.tools.index.views import text_items
 
     try:
         return [it.model_dump(mode="json") for it in text_items(index, channel)]  # type: ignore[arg-type]
@@ -115,7 +116,7 @@ def tree_nodes(index: VideoIndex) -> list[dict[str, Any]]:
     if graph is not None and hasattr(graph, "to_dict"):
         nodes: list[dict[str, Any]] = graph.to_dict()["nodes"]
         return nodes
-    from vidreason.tools.index_view import hierarchy_nodes
+    from vidreason.tools.index.views import hierarchy_nodes
 
     out = []
     for n in hierarchy_nodes(index):
@@ -179,29 +180,21 @@ def list_runs(store: TraceStore, limit: int = 100) -> list[dict[str, Any]]:
     """Stored runs, most recent first: id, question, video, when, whether finished, the answer's first line.
 
     Reads only each thread's latest checkpoint (one SQLite connection for all)."""
-    ids = store.list(limit=limit)
-    if not ids:
-        return []
-    from vidreason.graphs.reason import builder
-
     rows = []
-    with store.saver() as saver:
-        graph = builder.compile(checkpointer=saver, name="reason")
-        for tid in ids:
-            snap = graph.get_state(thread_config(tid))
-            values = snap.values or {}
-            answer = values.get("answer") or {}
-            rows.append(
-                {
-                    "trace_id": tid,
-                    "question": values.get("question"),
-                    "video": values.get("video"),
-                    "updated_at": snap.created_at,
-                    "complete": not snap.next,
-                    "steps": len(values.get("steps") or []),
-                    "answer": (answer.get("text") or "")[:200] or None,
-                }
-            )
+    for tid, snap in store.latest(limit=limit):
+        values = snap.values
+        answer = values.get("answer") or {}
+        rows.append(
+            {
+                "trace_id": tid,
+                "question": values.get("question"),
+                "video": values.get("video"),
+                "updated_at": snap.created_at,
+                "complete": not snap.next,
+                "steps": len(values.get("steps") or []),
+                "answer": (answer.get("text") or "")[:200] or None,
+            }
+        )
     return rows
 
 
@@ -258,8 +251,8 @@ def run_detail(trace: Trace, entry: VideoEntry | None, index: VideoIndex | None)
 def run_curves(trace: Trace, index: VideoIndex) -> dict[str, Any]:
     """Per sub-event of the run's plan: its similarity curves over the whole video (the channels it names,
     as the ``ground`` step scored them) and TFVTG's spans on them."""
-    from vidreason.agent.schemas import Plan
-    from vidreason.tools import planner_tools
+    from vidreason.tools.core.plan import Plan
+    from vidreason.tools.retrieval import planner_tools
 
     if not trace.plan:
         return {"sub_events": []}

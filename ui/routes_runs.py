@@ -13,12 +13,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from vidreason.agent.errors import IndexNotFound, VidreasonError
-from vidreason.agent.question import validate_question
-from vidreason.ui.app import UIState, status_of, ui_state
+from vidreason.agent.planning.question import validate_question
+from vidreason.tools.core.errors import IndexNotFound, VidreasonError
 from vidreason.ui.data import get_trace, list_runs, run_curves, run_detail
 from vidreason.ui.routes_videos import entry_of
 from vidreason.ui.security import VideoEntry
+from vidreason.ui.state import UIState, status_of, ui_state
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api")
@@ -117,7 +117,7 @@ async def ask(body: AskRequest, state: UIState = Depends(ui_state)) -> Streaming
     question = validate_question(body.question, max_chars=state.settings.max_question_chars)
 
     async def events() -> AsyncIterator[bytes]:
-        from vidreason.agent.schemas import TraceStep
+        from vidreason.tools.core.results import TraceStep
 
         yield sse("start", {"video_id": entry.id, "video": entry.path.name, "question": question})
         try:

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from vidreason.agent.errors import IndexNotFound
 from vidreason.agent.samples import resolve_video
-from vidreason.ui.app import UIState, ui_state
+from vidreason.tools.core.errors import IndexNotFound
 from vidreason.ui.data import thumbnail_path, video_detail, video_summary
 from vidreason.ui.security import PathNotAllowed, VideoEntry, checked_file
+from vidreason.ui.state import UIState, ui_state
 
 router = APIRouter(prefix="/api")
 

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from vidreason.agent.errors import VideoOpenError
+from vidreason.tools.core.errors import VideoOpenError
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class VideoRegistry:
             return self._entries[entry.id]
 
     def _verify(self, real: Path) -> None:
-        from vidreason.tools.video import probe
+        from vidreason.tools.media.video import probe
 
         probe(real)  # raises VideoOpenError / NoVideoStream for anything that is not a video
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from vidreason.agent.errors import DatasetError
+from vidreason.tools.core.errors import DatasetError
 
 Relation = Literal["single", "sequential", "simultaneous"]
 

@@ -6,7 +6,6 @@ import logging
 from collections import defaultdict
 from pathlib import Path
 
-from vidreason.agent.errors import DatasetError
 from vidreason.evals.datasets.base import (
     GroundingSample,
     build_sample,
@@ -15,6 +14,7 @@ from vidreason.evals.datasets.base import (
     require_file,
     samples_from_tfvtg_layout,
 )
+from vidreason.tools.core.errors import DatasetError
 
 logger = logging.getLogger(__name__)
 

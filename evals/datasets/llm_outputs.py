@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from vidreason.agent.errors import DatasetError
 from vidreason.evals.datasets.base import Relation, normalize_relation, read_json, require_file
+from vidreason.tools.core.errors import DatasetError
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from vidreason.agent.errors import DatasetError
+from vidreason.tools.core.errors import DatasetError
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vidreason.agent.errors import DatasetError
 from vidreason.evals.datasets.base import GroundingSample, build_sample, iter_jsonl, require_file
+from vidreason.tools.core.errors import DatasetError
 
 
 def load_qvhighlights(annotations: str | Path) -> list[GroundingSample]:

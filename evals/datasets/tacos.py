@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vidreason.agent.errors import DatasetError
 from vidreason.evals.datasets.base import GroundingSample, build_sample, iter_jsonl, read_json, require_file
+from vidreason.tools.core.errors import DatasetError
 
 
 def _video_id(key: str) -> str:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from vidreason.agent.errors import LLMError
-from vidreason.agent.prompting import quote_data, render_prompt
-from vidreason.agent.schemas import AnswerDraft, ScoredSpan
+from vidreason.graphs.drafts import AnswerDraft, AnswerVars
 from vidreason.graphs.nodes.base import StepRecorder, plan_of, traced
 from vidreason.graphs.nodes.evidence import Evidence
 from vidreason.graphs.nodes.templates import cite, template_answer
-from vidreason.graphs.state import Context, ReasonState
+from vidreason.graphs.runtime import Resources
+from vidreason.graphs.state import ReasonState
+from vidreason.prompts.loader import quote_data, render_prompt
+from vidreason.tools.core.errors import LLMError
+from vidreason.tools.core.results import ScoredSpan
 
 _PLAN_KEYS = ("question_type", "sub_events", "relations", "target", "answer_form")
 
@@ -43,7 +45,7 @@ def evidence_prompt_items(evidence: list[Evidence]) -> list[dict[str, Any]]:
     ]
 
 
-def llm_answer(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, Any]:
+def llm_answer(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[str, Any]:
     """Ask the LLM; citations are evidence ids mapped back to frames (unknown ids go to ``rejected``)."""
     assert ctx.llm is not None
     plan = plan_of(state)
@@ -51,6 +53,7 @@ def llm_answer(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str,
     by_id = {e.id: e for e in evidence}
     messages = render_prompt(
         "answer",
+        AnswerVars,
         question=plan.question,
         plan=plan.model_dump(mode="json", include=set(_PLAN_KEYS)),
         answer_form=plan.answer_form.value,
@@ -91,7 +94,7 @@ def llm_answer(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str,
     }
 
 
-def _answer(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, Any]:
+def _answer(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[str, Any]:
     """Write the answer (LLM or template)."""
     attempts = int(state.get("answer_attempts") or 0) + 1
     rec.inputs = {

@@ -12,14 +12,15 @@ from typing import Any
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from vidreason.agent.llm import recording_calls
-from vidreason.agent.schemas import Plan, ToolCall
-from vidreason.agent.trace import step_record
+from vidreason.graphs.runtime import Resources, resources_for
 from vidreason.graphs.state import Context, ReasonState
+from vidreason.tools.core.plan import Plan
+from vidreason.tools.core.results import ToolCall, TraceStep
+from vidreason.tools.llm.client import recording_calls
 
 log = logging.getLogger(__name__)
 
-NodeBody = Callable[[ReasonState, Context, "StepRecorder"], dict[str, Any]]
+NodeBody = Callable[[ReasonState, Resources, "StepRecorder"], dict[str, Any]]
 MAX_LIST = 12  # list items kept in a recorded tool result
 
 
@@ -46,7 +47,7 @@ def jsonable(value: Any, *, max_list: int = MAX_LIST) -> Any:
 class StepRecorder:
     """Collects what one node did, for its trace step."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Resources) -> None:
         self.ctx = ctx
         self.inputs: dict[str, Any] = {}
         self.outputs: dict[str, Any] = {}
@@ -90,9 +91,9 @@ def traced(name: str, body: NodeBody) -> Callable[..., dict[str, Any]]:
     ``TraceStep`` (and any notes/degradations) to the state."""
 
     def node(state: ReasonState, runtime: Runtime[Context]) -> dict[str, Any]:
-        ctx = runtime.context
-        rec = StepRecorder(ctx)
         started = time.time()
+        ctx = resources_for(runtime.context, state)
+        rec = StepRecorder(ctx)
         error = None
         try:
             with recording_calls() as llm_calls:
@@ -125,9 +126,21 @@ def traced(name: str, body: NodeBody) -> Callable[..., dict[str, Any]]:
     return node
 
 
+def step_record(node: str, started: float, **fields: Any) -> dict[str, Any]:
+    """A ``TraceStep`` as the JSON dict the graph state stores (``step`` is filled from the state)."""
+    step = TraceStep(
+        step=int(fields.pop("step", 0)),
+        node=node,
+        started_at=started,
+        wall_s=round(time.time() - started, 4),
+        **fields,
+    )
+    return json.loads(step.model_dump_json())
+
+
 def plan_of(state: ReasonState) -> Plan:
     """The validated plan in the state."""
     return Plan.model_validate(state["plan"])
 
 
-__all__ = ["StepRecorder", "jsonable", "plan_of", "traced"]
+__all__ = ["StepRecorder", "jsonable", "plan_of", "step_record", "traced"]

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from vidreason.agent.schemas import Plan, ScoredSpan
 from vidreason.graphs.nodes.base import StepRecorder, plan_of, traced
-from vidreason.graphs.state import Context, ReasonState
+from vidreason.graphs.runtime import Resources
+from vidreason.graphs.state import ReasonState
+from vidreason.tools.core.plan import Plan
+from vidreason.tools.core.results import ScoredSpan
 from vidreason.tools.grounding import Constraint, best_assignment
 
 #: candidates per sub-event in the combination search (TFVTG keeps 3)
@@ -53,7 +55,7 @@ def target_span(plan: Plan, chosen: dict[str, tuple[float, float]], duration: fl
     return max(0.0, ends[-1] if ends else first[0] - length), first[0]  # before
 
 
-def _constrain(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, Any]:
+def _constrain(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[str, Any]:
     """Choose one span per sub-event under the relations; derive the target span."""
     plan = plan_of(state)
     duration = float(ctx.index.duration)

@@ -9,13 +9,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from vidreason.agent.errors import ConfigError, ModelUnavailable
-from vidreason.agent.grounder import get_text_matcher
-from vidreason.agent.schemas import CitationChannel, Plan, QuestionType
 from vidreason.graphs.nodes.base import StepRecorder, plan_of, traced
-from vidreason.graphs.state import Context, ReasonState
-from vidreason.tools import planner_tools
-from vidreason.tools.index_view import TextItem, summary_item
+from vidreason.graphs.runtime import Resources
+from vidreason.graphs.state import ReasonState
+from vidreason.tools.core.errors import ConfigError, ModelUnavailable
+from vidreason.tools.core.plan import Plan, QuestionType
+from vidreason.tools.core.results import CitationChannel
+from vidreason.tools.index.views import TextItem, summary_item
+from vidreason.tools.retrieval import planner_tools
+from vidreason.tools.retrieval.grounder import text_matcher
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +47,10 @@ def query_texts(plan: Plan) -> list[str]:
     return texts or plan.rewrites or [plan.question]
 
 
-def _score_items(ctx: Context, items: list[TextItem], texts: list[str]) -> list[float]:
+def _score_items(ctx: Resources, items: list[TextItem], texts: list[str]) -> list[float]:
     if not items:
         return []
-    matcher = get_text_matcher(ctx.settings)
+    matcher = text_matcher(ctx.index)
     best = [0.0] * len(items)
     for t in texts:
         for i, s in enumerate(matcher.score(t, [it.text for it in items])):
@@ -56,12 +58,13 @@ def _score_items(ctx: Context, items: list[TextItem], texts: list[str]) -> list[
     return best
 
 
-def _vlm_look(ctx: Context, frames: list[planner_tools.FrameRef], rec: StepRecorder) -> tuple[str | None, list[int]]:
+def _vlm_look(ctx: Resources, frames: list[planner_tools.FrameRef], rec: StepRecorder) -> tuple[str | None, list[int]]:
     """The configured VLM's description of the target's keyframes, and the frame indices it cites.
 
     Frames are sent with their frame-table index drawn on them (NumPro), so the VLM can name the frames it
     describes; ``(None, [])`` when no VLM is configured or it fails."""
-    if (ctx.settings.caption_backend or "none") == "none":
+    config = ctx.settings.captions
+    if config.backend == "none":
         return None, []
     shown = [f for f in frames if f.thumbnail]
     if not shown:
@@ -70,10 +73,10 @@ def _vlm_look(ctx: Context, frames: list[planner_tools.FrameRef], rec: StepRecor
     try:
         from PIL import Image
 
-        from vidreason.tools.caption import caption_prompt, shared_captioner
-        from vidreason.tools.numpro import number_frames, numbering_instruction, parse_frame_citations
+        from vidreason.tools.captioning.base import caption_prompt, load_captioner
+        from vidreason.tools.media.numpro import number_frames, numbering_instruction, parse_frame_citations
 
-        captioner = shared_captioner(ctx.settings)
+        captioner = load_captioner(config, ctx.index.models)
         numbers = [f.frame_index for f in shown]
         clip = number_frames(
             [Image.open(str(f.thumbnail)).convert("RGB") for f in shown], numbers, [f.time for f in shown]
@@ -86,7 +89,7 @@ def _vlm_look(ctx: Context, frames: list[planner_tools.FrameRef], rec: StepRecor
         return None, []
 
 
-def _inspect(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, Any]:
+def _inspect(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[str, Any]:
     """Evidence items for the target span."""
     plan = plan_of(state)
     index = ctx.index

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from vidreason.agent.schemas import ScoredSpan, SubEvent
 from vidreason.graphs.nodes.base import StepRecorder, plan_of, traced
-from vidreason.graphs.state import Context, ReasonState
-from vidreason.tools import planner_tools
+from vidreason.graphs.runtime import Resources
+from vidreason.graphs.state import ReasonState
+from vidreason.tools.core.plan import SubEvent
+from vidreason.tools.core.results import ScoredSpan
+from vidreason.tools.retrieval import planner_tools
 
 #: spans kept per sub-event (the ordering search uses the first CANDIDATES of them)
 KEEP = 6
@@ -31,7 +33,7 @@ def order_occurrences(spans: list[ScoredSpan], event: SubEvent) -> list[ScoredSp
     return [pick, *[s for s in spans if s is not pick]]
 
 
-def _ground(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, Any]:
+def _ground(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[str, Any]:
     """Ranked spans per sub-event."""
     plan = plan_of(state)
     duration = float(ctx.index.duration)

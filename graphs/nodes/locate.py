@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from vidreason.graphs.nodes.base import StepRecorder, plan_of, traced
-from vidreason.graphs.state import Context, ReasonState
-from vidreason.tools import planner_tools
-from vidreason.tools.index_view import hierarchy_nodes
+from vidreason.graphs.runtime import Resources
+from vidreason.graphs.state import ReasonState
+from vidreason.tools.index.views import hierarchy_nodes
+from vidreason.tools.retrieval import planner_tools
 
 #: videos up to this long are grounded whole (seconds)
 WHOLE_VIDEO_S = 600.0
@@ -41,7 +42,7 @@ def _parent_span(node_id: str | None, start: float, end: float, nodes: dict[str,
     return start, end
 
 
-def _locate(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, Any]:
+def _locate(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[str, Any]:
     """Pick candidate windows per sub-event."""
     plan = plan_of(state)
     index = ctx.index

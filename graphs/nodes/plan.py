@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from vidreason.agent.errors import LLMError
-from vidreason.agent.planner import make_plan, plan_messages
-from vidreason.agent.prompting import quote_data
-from vidreason.agent.question import validate_question
-from vidreason.agent.schemas import Plan, PlanDraft
+from vidreason.agent.planning.planner import make_plan, plan_messages
+from vidreason.agent.planning.question import validate_question
 from vidreason.graphs.nodes.base import StepRecorder, traced
-from vidreason.graphs.state import Context, ReasonState
+from vidreason.graphs.runtime import Resources
+from vidreason.graphs.state import ReasonState
+from vidreason.prompts.loader import quote_data
+from vidreason.tools.core.errors import LLMError
+from vidreason.tools.core.plan import Plan, PlanDraft
 
 
-def _replan(question: str, ctx: Context, feedback: str, previous: dict[str, Any] | None) -> Plan:
+def _replan(question: str, ctx: Resources, feedback: str, previous: dict[str, Any] | None) -> Plan:
     """Ask the LLM again with what went wrong (the previous plan and the feedback go in as quoted data)."""
     assert ctx.llm is not None
     messages = plan_messages(question)
@@ -41,7 +42,7 @@ def _replan(question: str, ctx: Context, feedback: str, previous: dict[str, Any]
     )
 
 
-def _plan(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, Any]:
+def _plan(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[str, Any]:
     """Turn the question into a Plan (LLM or offline parser)."""
     question = validate_question(state["question"], max_chars=ctx.settings.max_question_chars)
     feedback = state.get("feedback")
@@ -54,7 +55,7 @@ def _plan(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, Any]
         except LLMError as e:
             rec.degrade(f"re-planning failed ({type(e).__name__}: {e}); kept the previous plan, relaxed order")
             return {"feedback": ""}
-    result = make_plan(question, ctx.settings, ctx.llm)
+    result = make_plan(question, ctx.settings.llm_config, ctx.llm, max_chars=ctx.settings.max_question_chars)
     if result.fallback:
         rec.degrade(f"planner: {result.reason}")
     else:

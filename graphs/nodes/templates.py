@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from vidreason.agent.schemas import AnswerForm, Citation, Plan, QuestionType, ScoredSpan
 from vidreason.graphs.nodes.evidence import Evidence
+from vidreason.tools.core.plan import AnswerForm, Plan, QuestionType
+from vidreason.tools.core.results import Citation, ScoredSpan
 
 #: a transcript line counts as matching when it scores at least this fraction of the best line (and MIN_MATCH)
 LINE_FRACTION, MIN_MATCH = 0.6, 0.15

@@ -8,14 +8,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from vidreason.agent.errors import LLMError
-from vidreason.agent.prompting import render_prompt
-from vidreason.agent.schemas import Citation, VerifyReport
+from vidreason.graphs.drafts import VerifyReport, VerifyVars
 from vidreason.graphs.nodes.answer import evidence_of, offline_answer
 from vidreason.graphs.nodes.base import StepRecorder, traced
 from vidreason.graphs.nodes.evidence import Evidence
-from vidreason.graphs.state import Context, ReasonState
-from vidreason.tools.index import VideoIndex
+from vidreason.graphs.runtime import Resources
+from vidreason.graphs.state import ReasonState
+from vidreason.prompts.loader import render_prompt
+from vidreason.tools.core.errors import LLMError
+from vidreason.tools.core.results import Citation
+from vidreason.tools.index.video_index import VideoIndex
 
 
 def _norm(text: str | None) -> str:
@@ -82,7 +84,7 @@ def _evidence_id(c: Citation, evidence: list[Evidence]) -> str | None:
 
 
 def _llm_check(
-    ctx: Context,
+    ctx: Resources,
     question: str,
     answer: dict[str, Any],
     kept: list[Citation],
@@ -102,7 +104,7 @@ def _llm_check(
         }
         for i, c in zip(ids, kept, strict=True)
     ]
-    messages = render_prompt("verify", question=question, answer=answer["text"], cited=cited)
+    messages = render_prompt("verify", VerifyVars, question=question, answer=answer["text"], cited=cited)
     report, _ = ctx.llm.complete_structured(messages, VerifyReport, purpose="verify")
     unsupported = {ch.evidence_id: ch.reason for ch in report.checks if not ch.supported}
     out, rejected = [], []
@@ -118,7 +120,7 @@ def _llm_check(
     return out, rejected, text
 
 
-def _verify(state: ReasonState, ctx: Context, rec: StepRecorder) -> dict[str, Any]:
+def _verify(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[str, Any]:
     """Check citations; drop, retry the answer once, or fall back to the template answer."""
     answer = dict(state.get("answer") or {})
     evidence = evidence_of(state)

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from vidreason.agent.settings import Settings
+from vidreason.tools.core.settings import Settings
 
 
 def add_ray_args(p: argparse.ArgumentParser) -> None:

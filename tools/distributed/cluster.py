@@ -2,7 +2,7 @@
 retrying map of a function over videos on a pool of actors.
 
 Each actor holds one instance of the mapped callable for its whole life, and the index stages it uses are
-cached per process (``tools.stage.get_stage``), so a model is loaded once per actor, not once per video.
+with models in the process-wide model registry, so a model is loaded once per actor, not once per video.
 At most ``max_in_flight`` items are submitted at a time (``ray.wait`` on the oldest results), so the
 object store and the workers' memory stay bounded whatever the number of videos. An item whose worker
 process dies (killed, out of memory, segfault in a decoder) is retried on a fresh actor up to
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
-from vidreason.agent.errors import ConfigError
+from vidreason.tools.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from vidreason.agent.errors import VidreasonError
-from vidreason.agent.settings import Settings
-from vidreason.tools import storage
+from vidreason.tools.core import storage
+from vidreason.tools.core.errors import VidreasonError
+from vidreason.tools.core.settings import Settings
 from vidreason.tools.distributed.cluster import connect, default_workers, ray_map_videos, require_ray
 from vidreason.tools.distributed.summary import RunSummary, StageTime, VideoResult
 
@@ -34,8 +34,8 @@ class IndexJob:
         self.force = force
 
     def __call__(self, video: str) -> VideoResult:
-        from vidreason.tools.index import VideoIndex
-        from vidreason.tools.stage import get_stage
+        from vidreason.tools.index.stages import get_stage
+        from vidreason.tools.index.video_index import VideoIndex
 
         t_start = time.time()
         index = VideoIndex.build(Path(video), self.settings, stages=self.stages, force=self.force)
@@ -62,7 +62,7 @@ def already_indexed(video: Path, settings: Settings, stages: Sequence[str] | Non
     Only videos hashed before in this cache are probed (the hash is never computed here), so checking a
     large collection that was never indexed costs one ``stat`` per video on the driver.
     """
-    from vidreason.tools.index import VideoIndex
+    from vidreason.tools.index.video_index import VideoIndex
 
     if storage.memoized_content_hash(video, settings.cache_dir) is None:
         return None

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from vidreason.tools import storage
+from vidreason.tools.core import storage
 
 
 class StageTime(BaseModel):

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from vidreason.agent.errors import ConfigError
+from vidreason.tools.core.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from vidreason.agent.errors import ConfigError
+from vidreason.tools.core.errors import ConfigError
 from vidreason.tools.grounding.proposals import Proposal, fallback_proposals, iou_one_to_many
 
 logger = logging.getLogger(__name__)

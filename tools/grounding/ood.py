@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vidreason.agent.errors import ConfigError
+from vidreason.tools.core.errors import ConfigError
 
 #: Spread of the cosine similarity between a random direction and a fixed one in 256 dimensions (the
 #: BLIP-2 ITC embedding size): the curve a noise frame would produce.

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from vidreason.agent.errors import ConfigError
+from vidreason.tools.core.errors import ConfigError
 
 
 class Proposal(BaseModel):

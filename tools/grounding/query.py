@@ -11,7 +11,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from vidreason.agent.errors import ConfigError
+from vidreason.tools.core.errors import ConfigError
 from vidreason.tools.grounding.localize import localize
 from vidreason.tools.grounding.proposals import Proposal, as_triples
 from vidreason.tools.grounding.voting import vote

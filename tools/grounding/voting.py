@@ -7,7 +7,7 @@ from typing import TypeVar, overload
 
 import numpy as np
 
-from vidreason.agent.errors import ConfigError
+from vidreason.tools.core.errors import ConfigError
 from vidreason.tools.grounding.proposals import as_triples, iou_matrix
 
 P = TypeVar("P")

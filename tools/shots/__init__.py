@@ -2,7 +2,7 @@
 
 Use::
 
-    det = create_detector(settings.shot_detector, fps=settings.shot_fps, device=settings.device)
+    det = detector_for(settings.shots, models)         # or create_detector("content", fps=4.0)
     for chunk in iter_frames(path, settings.fps, extra_fps=settings.shot_fps, short_side=...):
         det.feed(chunk)                       # or det.update(frames, timestamps)
     result = det.finalize(frame_times, duration)   # ShotBoundaries
@@ -14,34 +14,38 @@ strings, so importing this package imports neither torch nor the network.
 
 from __future__ import annotations
 
-import difflib
-import importlib
 import inspect
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from vidreason.agent.errors import ConfigError
-from vidreason.tools.schemas import FrameChunk, ShotBoundaries
+from vidreason.tools.core.configs import ShotConfig
+from vidreason.tools.core.media import FrameChunk, ShotBoundaries
+from vidreason.tools.core.models import ModelRegistry
+from vidreason.tools.core.registry import LazyRegistry
 from vidreason.tools.shots.base import ShotDetector, select_boundaries, tile_shots
 
 #: name -> "module:Class" (imported on first use)
-DETECTORS: dict[str, str] = {
-    "content": "vidreason.tools.shots.content:ContentDetector",
-    "transnetv2": "vidreason.tools.shots.transnet:TransNetV2Detector",
-}
+DETECTORS: LazyRegistry[type[ShotDetector]] = LazyRegistry(
+    "shot detector",
+    {
+        "content": "vidreason.tools.shots.content:ContentDetector",
+        "transnetv2": "vidreason.tools.shots.transnet:TransNetV2Detector",
+    },
+)
 
 
 def detector_class(name: str) -> type[ShotDetector]:
     """The detector class registered as ``name`` (ConfigError with suggestions for unknown names)."""
-    if name not in DETECTORS:
-        near = difflib.get_close_matches(name, DETECTORS, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
-        raise ConfigError(f"unknown shot detector {name!r}{hint} (known: {sorted(DETECTORS)})")
-    module, _, attr = DETECTORS[name].partition(":")
-    cls: type[ShotDetector] = getattr(importlib.import_module(module), attr)
-    return cls
+    return DETECTORS.load(name)
+
+
+def detector_for(config: ShotConfig, models: ModelRegistry | None = None) -> ShotDetector:
+    """The detector ``config`` names, with its analysis rate, device and minimum shot length."""
+    return create_detector(
+        config.detector, fps=config.fps, device=config.device, min_shot_len=config.min_len, models=models
+    )
 
 
 def create_detector(name: str, **params: Any) -> ShotDetector:
@@ -72,6 +76,7 @@ __all__ = [
     "create_detector",
     "detect_shots",
     "detector_class",
+    "detector_for",
     "select_boundaries",
     "tile_shots",
 ]

@@ -10,8 +10,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from vidreason.agent.errors import ConfigError
-from vidreason.tools.schemas import FrameChunk, Shot, ShotBoundaries
+from vidreason.tools.core.errors import ConfigError
+from vidreason.tools.core.media import FrameChunk, Shot, ShotBoundaries
 
 log = logging.getLogger(__name__)
 

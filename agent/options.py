@@ -1,0 +1,47 @@
+"""Command-line settings options shared by every command that indexes or reads an index (``vidreason``'s own
+subcommands, ``eval``, ``ui``, ``mcp``): ``--profile``, ``--device``, ``--cache-dir``, ``--fps``, ``--set``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from vidreason.tools.core.errors import ConfigError
+from vidreason.tools.core.settings import Settings
+
+
+def add_settings_args(p: argparse.ArgumentParser) -> None:
+    """Options shared by every command that indexes or reads an index."""
+    g = p.add_argument_group("settings (also VIDREASON_* environment variables)")
+    g.add_argument("--profile", choices=["auto", "fast", "accurate"], help="model/sampling defaults")
+    g.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    g.add_argument("--cache-dir", type=Path, help="where indexes are stored")
+    g.add_argument("--fps", type=float, dest="sample_fps", help="frame-table sampling rate")
+    g.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other setting, e.g. --set clip_pretrained=random (repeatable)",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    values: dict[str, Any] = {}
+    for name in ("profile", "device", "cache_dir", "sample_fps"):
+        v = getattr(args, name, None)
+        if v is not None:
+            values[name] = v
+    for item in getattr(args, "set", []) or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects NAME=VALUE, got {item!r}")
+        values[name.strip()] = None if value.lower() in ("none", "null") else value
+    try:
+        return Settings(**values)
+    except ValueError as e:
+        raise ConfigError(str(e).replace("\n", "; ")) from None
+
+
+__all__ = ["add_settings_args", "settings_from_args"]

@@ -1,0 +1,146 @@
+"""Per-component configuration: each component takes its own small, frozen config, not the whole ``Settings``.
+
+``Settings`` (``vidreason.tools.core.settings``) is resolved at the edge (CLI, API, UI) and hands each
+component its part through a property (``settings.speech``, ``settings.vision``, ...). Every config names the
+fields that change the component's output (``output_fields``); index stages build their cache keys from
+exactly those.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ComponentConfig(BaseModel):
+    """Base of the component configs: frozen, no unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: fields that change what the component produces (part of index cache keys)
+    output_fields: ClassVar[tuple[str, ...]] = ()
+
+    def output_params(self) -> dict[str, Any]:
+        """The values of ``output_fields`` (a stage's cache-key parameters)."""
+        return {name: getattr(self, name) for name in self.output_fields}
+
+
+class DecodeConfig(ComponentConfig):
+    """The sampled-frame table and the shared decode pass."""
+
+    fps: float = Field(gt=0, le=60)
+    short_side: int = Field(224, ge=32, le=1024)
+    chunk: int = Field(32, ge=1, le=1024)
+    output_fields: ClassVar[tuple[str, ...]] = ("fps",)
+
+
+class ShotConfig(ComponentConfig):
+    detector: Literal["content", "transnetv2"] = "content"
+    fps: float = Field(4.0, gt=0, le=60, description="analysis rate of the detector")
+    min_len: float = Field(1.0, ge=0, le=60)
+    device: str = "cpu"
+    output_fields: ClassVar[tuple[str, ...]] = ("detector", "fps", "min_len")
+
+
+class VisionConfig(ComponentConfig):
+    enabled: bool = True
+    scorer: Literal["clip", "blip2"] = "clip"
+    clip_model: str = "ViT-B-32"
+    clip_pretrained: str = "laion2b_s34b_b79k"
+    blip2_model: str = "Salesforce/blip2-itm-vit-g"
+    batch_size: int = Field(32, ge=1, le=4096)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    device: str = "cpu"
+    cache_dir: Path | None = None
+
+    def output_params(self) -> dict[str, Any]:
+        if self.scorer == "blip2":
+            return {"scorer": "blip2", "model": self.blip2_model}
+        return {
+            "scorer": "clip",
+            "model": self.clip_model,
+            "pretrained": self.clip_pretrained,
+            "precision": self.precision,
+        }
+
+
+class SpeechConfig(ComponentConfig):
+    enabled: bool = True
+    model: str = "tiny.en"
+    language: str | None = None
+    compute_type: str = "auto"
+    beam_size: int | None = Field(None, ge=1, le=20)
+    device: str = "auto"
+    cache_dir: Path | None = Field(None, description="where packaged weights are joined once")
+    output_fields: ClassVar[tuple[str, ...]] = ("model", "language", "compute_type", "beam_size")
+
+
+class OcrConfig(ComponentConfig):
+    enabled: bool = False
+    interval_s: float = Field(2.0, gt=0, le=600)
+    short_side: int = Field(720, ge=64, le=4096)
+    min_score: float = Field(0.6, ge=0, le=1)
+    output_fields: ClassVar[tuple[str, ...]] = ("interval_s", "short_side", "min_score")
+
+
+class CaptionConfig(ComponentConfig):
+    backend: Literal["none", "transformers", "litellm"] = "none"
+    model: str = "HuggingFaceTB/SmolVLM-256M-Instruct"
+    max_new_tokens: int = Field(64, ge=1, le=2048)
+    api_base: str | None = None
+    batch_size: int = Field(4, ge=1, le=256)
+    max_frames: int = Field(4, ge=1, le=32)
+    dedup_threshold: float = Field(0.04, ge=0, le=1)
+    fps: float = Field(1.0, gt=0, le=60, description="frame-table rate the keyframes come from")
+    device: str = "cpu"
+
+
+class SummaryConfig(ComponentConfig):
+    max_words: int = Field(80, ge=10, le=2000)
+    input_tokens: int = Field(1500, ge=100, le=100_000)
+
+
+class TextMatchConfig(ComponentConfig):
+    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    device: str = "cpu"
+
+
+class LLMConfig(ComponentConfig):
+    """The LLM behind the planner, answers, verification and summaries (``model`` None: offline)."""
+
+    model: str | None = None
+    api_base: str | None = None
+    timeout_s: float = Field(60.0, gt=0, le=3600)
+    max_retries: int = Field(2, ge=0, le=10)
+    temperature: float = Field(0.0, ge=0, le=2)
+    record_prompts: bool = True
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.model)
+
+
+class GroundingConfig(ComponentConfig):
+    """TFVTG window sizes (stride defined at the reference 3 fps) for a frame table at ``fps``."""
+
+    stride: int = Field(20, ge=1)
+    max_stride_factor: float = Field(0.5, gt=0, le=1)
+    fps: float = Field(1.0, gt=0, le=60)
+    max_query_chars: int = Field(2000, ge=16, le=100_000)
+
+
+__all__ = [
+    "CaptionConfig",
+    "ComponentConfig",
+    "DecodeConfig",
+    "GroundingConfig",
+    "LLMConfig",
+    "OcrConfig",
+    "ShotConfig",
+    "SpeechConfig",
+    "SummaryConfig",
+    "TextMatchConfig",
+    "VisionConfig",
+]

@@ -1,0 +1,203 @@
+"""The question plan: sub-events (what to search for, on which channels), relations between them, the
+target the answer is about and the form of the answer. The LLM planner and the offline parser both write a
+``Plan``; ``PlanDraft`` is the part an LLM fills in (also the JSON schema it is asked to follow).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Channel = Literal["visual", "speech", "ocr"]
+"""Where a sub-event can be observed: the frames, what is said, or text shown on screen."""
+
+RelationKind = Literal["before", "after", "during", "overlaps", "simultaneous", "sequence"]
+"""``kind(a, b)`` reads "a <kind> b": ``before`` a ends before b starts (any gap); ``after`` a starts after
+b ends;
+``during`` a lies inside b; ``overlaps`` a and b share some time; ``simultaneous`` a and b happen together;
+``sequence`` b is the next thing after a ("a then b")."""
+
+Occurrence = Literal["any", "first", "last", "all"]
+"""Which occurrence of a repeated sub-event is meant ("the first time", "how many times" = ``all``)."""
+
+TEMPORAL_ORDER_KINDS: frozenset[str] = frozenset({"before", "after", "sequence"})
+CO_OCCURRENCE_KINDS: frozenset[str] = frozenset({"during", "overlaps", "simultaneous"})
+
+
+class QuestionType(str, Enum):
+    """What kind of question was asked."""
+
+    GROUNDING = "grounding"  # "when does X happen" / a Charades-style query: the answer is a span
+    TEMPORAL_QA = "temporal_qa"  # "what does the person do after X": text about a span located by relations
+    COUNTING = "counting"  # "how many times ..."
+    SUMMARY = "summary"  # "what happens in the video"
+    SPEECH = "speech"  # "what does the speaker say about X", "who said Y"
+
+
+class AnswerForm(str, Enum):
+    """The shape of the expected answer."""
+
+    SPAN = "span"  # start/end seconds
+    TEXT = "text"  # free text
+    COUNT = "count"  # an integer
+    YES_NO = "yes_no"
+    QUOTE = "quote"  # words said or shown, quoted
+    SUMMARY = "summary"
+
+
+class SubEvent(BaseModel):
+    """One thing that happens in the video, to be located on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^e[1-9][0-9]*$", description="e1, e2, ... in the order the events likely happen")
+    description: str = Field(min_length=1, max_length=500, description="a single action or utterance")
+    paraphrases: list[str] = Field(default_factory=list, max_length=8, description="other wordings")
+    channels: list[Channel] = Field(
+        default_factory=lambda: list[Channel](["visual"]),
+        min_length=1,
+        description="which channels can observe it",
+    )
+    occurrence: Occurrence = "any"
+    nth: int | None = Field(None, ge=1, description="the n-th occurrence, when the question names one")
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channels(cls, v: list[Channel]) -> list[Channel]:
+        return list(dict.fromkeys(v))
+
+    @property
+    def texts(self) -> list[str]:
+        """The description followed by its paraphrases (deduplicated)."""
+        return list(dict.fromkeys([self.description, *self.paraphrases]))
+
+
+class Relation(BaseModel):
+    """A temporal relation ``kind(a, b)`` between two sub-events (see ``RelationKind``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: RelationKind
+    a: str
+    b: str
+
+    @model_validator(mode="after")
+    def _not_self(self) -> Relation:
+        if self.a == self.b:
+            raise ValueError(f"relation {self.kind!r} relates {self.a!r} to itself; relate two different sub-events")
+        return self
+
+
+TargetKind = Literal["event", "union", "after", "before", "during", "between", "video"]
+
+
+class Target(BaseModel):
+    """Which span the answer is about: ``event`` (the span of ``refs[0]``), ``union`` (from the first to
+    the last
+    of ``refs``), ``after``/``before``/``during`` ``refs[0]``, ``between`` ``refs[0]`` and ``refs[1]``, or the
+    whole ``video``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: TargetKind = "event"
+    refs: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _arity(self) -> Target:
+        need = {"video": (0, 0), "between": (2, 2), "union": (1, 64)}.get(self.kind, (1, 1))
+        if not need[0] <= len(self.refs) <= need[1]:
+            raise ValueError(f"target kind {self.kind!r} takes {need[0]}..{need[1]} sub-event ids, got {self.refs!r}")
+        return self
+
+    def describe(self) -> str:
+        """Human-readable, e.g. ``the span after e1``."""
+        if self.kind == "video":
+            return "the whole video"
+        if self.kind == "event":
+            return f"the span of {self.refs[0]}"
+        if self.kind == "union":
+            return "the span from " + " to ".join([self.refs[0], self.refs[-1]])
+        if self.kind == "between":
+            return f"the span between {self.refs[0]} and {self.refs[1]}"
+        return f"the span {self.kind} {self.refs[0]}"
+
+
+class PlanDraft(BaseModel):
+    """The part of a plan an LLM writes (also the JSON schema it is asked to follow)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question_type: QuestionType
+    sub_events: list[SubEvent] = Field(default_factory=list, max_length=8)
+    relations: list[Relation] = Field(default_factory=list, max_length=16)
+    target: Target
+    answer_form: AnswerForm
+    rewrites: list[str] = Field(
+        default_factory=list,
+        max_length=4,
+        description="the whole question as 1-3 declarative search descriptions",
+    )
+    reasoning: str = Field("", max_length=2000, description="one or two sentences on how the question was split")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PlanDraft:
+        ids = [e.id for e in self.sub_events]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"sub-event ids must be unique, got {ids}")
+        if not ids and self.question_type is not QuestionType.SUMMARY:
+            raise ValueError(f"a {self.question_type.value!r} plan needs at least one sub-event")
+        known = set(ids)
+        for r in self.relations:
+            missing = [x for x in (r.a, r.b) if x not in known]
+            if missing:
+                raise ValueError(f"relation {r.kind}({r.a}, {r.b}) names unknown sub-event(s) {missing}; known: {ids}")
+        bad = [x for x in self.target.refs if x not in known]
+        if bad:
+            raise ValueError(f"target {self.target.kind!r} names unknown sub-event(s) {bad}; known: {ids}")
+        return self
+
+
+class Plan(PlanDraft):
+    """A validated plan for one question, from the LLM planner or the offline parser."""
+
+    question: str = Field(min_length=1)
+    planner: Literal["llm", "offline", "tfvtg"] = "offline"
+    planner_note: str | None = Field(None, description="why this planner was used (e.g. the LLM fallback reason)")
+
+    def sub_event(self, event_id: str) -> SubEvent:
+        for e in self.sub_events:
+            if e.id == event_id:
+                return e
+        raise KeyError(f"no sub-event {event_id!r}; known: {[e.id for e in self.sub_events]}")
+
+    @property
+    def channels(self) -> list[Channel]:
+        """Every channel any sub-event needs, in first-use order."""
+        return list(dict.fromkeys(c for e in self.sub_events for c in e.channels))
+
+    def temporal_order(self) -> list[str]:
+        """Sub-event ids sorted so that ordering relations hold (stable; ties keep the listed order)."""
+        ids = [e.id for e in self.sub_events]
+        succ: dict[str, set[str]] = {i: set() for i in ids}
+        for r in self.relations:
+            if r.kind in ("before", "sequence"):
+                succ[r.a].add(r.b)
+            elif r.kind == "after":
+                succ[r.b].add(r.a)
+        indeg = {i: 0 for i in ids}
+        for outs in succ.values():
+            for j in outs:
+                indeg[j] += 1
+        order: list[str] = []
+        ready = [i for i in ids if indeg[i] == 0]
+        while ready:
+            cur = ready.pop(0)
+            order.append(cur)
+            for j in sorted(succ[cur], key=ids.index):
+                indeg[j] -= 1
+                if indeg[j] == 0:
+                    ready.append(j)
+            ready.sort(key=ids.index)
+        return order + [i for i in ids if i not in order]  # a cycle keeps the listed order for the rest

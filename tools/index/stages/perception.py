@@ -1,0 +1,126 @@
+"""Index stages wrapping the perception models: shots, transcript and on-screen text. Models come from the
+build's model registry (``StageContext.models``), so indexing many videos in one process (or one Ray actor)
+loads each model once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from vidreason.tools.core.errors import ModelUnavailable
+from vidreason.tools.core.media import FrameChunk, OcrItem, ShotBoundaries, Transcript
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index.stage import FrameConsumer, FrameInput, JsonStage, StageContext, StageOutput
+
+log = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------------------------------------ shots
+class _ShotConsumer(FrameConsumer):
+    def __init__(self, ctx: StageContext, detector: Any, note: str | None) -> None:
+        self.ctx = ctx
+        self.detector = detector
+        self.note = note
+
+    def consume(self, chunk: FrameChunk) -> None:
+        self.detector.feed(chunk)
+
+    def close(self) -> StageOutput:
+        result = self.detector.finalize(self.ctx.frame_times, self.ctx.info.duration)
+        return StageOutput(
+            artefact=result,
+            status="degraded" if self.note else "ok",
+            reason=self.note,
+            models={"detector": result.detector},
+            metrics={"shots": float(len(result.shots))},
+        )
+
+
+class ShotsStage(JsonStage):
+    """Shot boundaries from the analysis grid (``settings.shot_fps``): TransNetV2 on GPU, colour content on CPU."""
+
+    name = "shots"
+    version = "1"
+    requires = ("frames",)
+    frame_input: ClassVar[FrameInput] = "analysis"
+    artefact_type = ShotBoundaries
+
+    def params(self, settings: Settings) -> dict[str, Any]:
+        return settings.shots.output_params()
+
+    def open(self, ctx: StageContext) -> FrameConsumer:
+        from vidreason.tools.shots import detector_for
+
+        config = ctx.settings.shots
+        note = None
+        try:
+            detector = detector_for(config, ctx.models)
+        except ModelUnavailable as e:
+            note = f"{config.detector} unavailable ({e}); used the content detector instead"
+            log.warning(note)
+            detector = detector_for(config.model_copy(update={"detector": "content"}), ctx.models)
+        return _ShotConsumer(ctx, detector, note)
+
+
+# ------------------------------------------------------------------------------------------------ transcript
+class TranscriptStage(JsonStage):
+    """faster-whisper transcript with VAD-placed word times (empty, with a reason, when there is no speech)."""
+
+    name = "transcript"
+    version = "1"
+    artefact_type = Transcript
+
+    def enabled(self, settings: Settings) -> bool:
+        return settings.asr_enabled
+
+    def params(self, settings: Settings) -> dict[str, Any]:
+        return settings.speech.output_params()
+
+    def run(self, ctx: StageContext) -> StageOutput:
+        if not ctx.info.has_audio:
+            empty = Transcript(duration=ctx.info.duration, reason="no audio stream in the file")
+            return StageOutput(artefact=empty, metrics={"segments": 0.0})
+        from vidreason.tools.speech.whisper import load_transcriber
+
+        transcriber = load_transcriber(ctx.settings.speech, ctx.models)
+        transcript = transcriber.transcribe(ctx.path)
+        return StageOutput(
+            artefact=transcript,
+            models={"asr": transcriber.model_id},
+            metrics={"segments": float(len(transcript.segments))},
+        )
+
+
+# ------------------------------------------------------------------------------------------------ OCR
+class OcrStage(JsonStage):
+    """On-screen text every ``ocr_interval_s`` seconds at OCR resolution (its own decode: the shared pass
+    decodes at analysis size, too small to read text), deduplicated across consecutive frames."""
+
+    name = "ocr"
+    version = "1"
+    requires = ("frames",)
+    artefact_type = OcrItem
+    artefact_is_list = True
+
+    def enabled(self, settings: Settings) -> bool:
+        return settings.ocr.enabled
+
+    def params(self, settings: Settings) -> dict[str, Any]:
+        from vidreason.tools.ocr.rapid import ENGINE_ID
+
+        return {**settings.ocr.output_params(), "engine": ENGINE_ID}
+
+    def run(self, ctx: StageContext) -> StageOutput:
+        from vidreason.tools.media.video import iter_frames
+        from vidreason.tools.ocr.rapid import ENGINE_ID, get_engine, run_ocr
+
+        config = ctx.settings.ocr
+        index = ctx.index
+
+        def keyframes() -> Any:
+            for chunk in iter_frames(ctx.path, 1.0 / config.interval_s, short_side=config.short_side, chunk=4):
+                for frame, t in zip(chunk.frames, chunk.timestamps, strict=True):
+                    yield index.frame_at(float(t)), float(t), frame
+
+        items = run_ocr(keyframes(), min_score=config.min_score, engine=get_engine(ctx.models))
+        return StageOutput(artefact=items, models={"ocr": ENGINE_ID}, metrics={"items": float(len(items))})

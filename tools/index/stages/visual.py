@@ -1,0 +1,113 @@
+"""Index stages over the frame table's pixels: frame embeddings (the visual channel) and colour histograms
+(the visual similarity the hierarchy falls back to without real CLIP weights)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from vidreason.tools.core.media import FrameChunk
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index.stage import FrameConsumer, FrameInput, Stage, StageContext, StageOutput
+
+
+class FrameEmbeddings:
+    """Image embeddings of every table frame (``vectors[i]`` for ``frame_index`` i) and the model that made them."""
+
+    def __init__(self, vectors: np.ndarray, model_id: str, random_weights: bool = False) -> None:
+        self.vectors = vectors
+        self.model_id = model_id
+        self.random_weights = random_weights
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+
+class _EmbedConsumer(FrameConsumer):
+    def __init__(self, encoder: Any) -> None:
+        self.encoder = encoder
+        self.parts: list[np.ndarray] = []
+
+    def consume(self, chunk: FrameChunk) -> None:
+        self.parts.append(self.encoder.encode_images(chunk.frames).astype(np.float16))
+
+    def close(self) -> StageOutput:
+        vectors = np.concatenate(self.parts) if self.parts else np.zeros((0, 0), np.float16)
+        random = bool(getattr(self.encoder, "random_weights", False))
+        out = FrameEmbeddings(vectors, self.encoder.model_id, random)
+        reason = "random weights (tests/benchmarks only): visual scores are meaningless" if random else None
+        return StageOutput(
+            artefact=out,
+            status="degraded" if random else "ok",
+            reason=reason,
+            models={
+                "visual": self.encoder.model_id,
+                "precision": str(getattr(self.encoder, "precision", "fp32")),
+            },
+            metrics={"frames": float(len(vectors))},
+        )
+
+
+class EmbeddingsStage(Stage):
+    """open_clip (or BLIP-2 ITC) embeddings of every table frame; degraded to nothing when weights can't load."""
+
+    name = "embeddings"
+    version = "1"
+    requires = ("frames",)
+    frame_input: ClassVar[FrameInput] = "table"
+
+    def enabled(self, settings: Settings) -> bool:
+        return settings.visual_enabled
+
+    def params(self, settings: Settings) -> dict[str, Any]:
+        return settings.vision.output_params()
+
+    def open(self, ctx: StageContext) -> FrameConsumer:
+        from vidreason.tools.vision.encoder import load_visual_encoder
+
+        # ModelUnavailable -> degraded by the builder
+        return _EmbedConsumer(load_visual_encoder(ctx.settings.vision, ctx.models))
+
+    def save(self, artefact: FrameEmbeddings, folder: Path) -> None:
+        np.save(folder / "vectors.npy", artefact.vectors)
+        (folder / "model.json").write_text(
+            json.dumps({"model_id": artefact.model_id, "random_weights": artefact.random_weights})
+        )
+
+    def load(self, folder: Path) -> FrameEmbeddings:
+        meta = json.loads((folder / "model.json").read_text())
+        return FrameEmbeddings(np.load(folder / "vectors.npy"), meta["model_id"], meta["random_weights"])
+
+
+class _HistConsumer(FrameConsumer):
+    def __init__(self) -> None:
+        self.parts: list[np.ndarray] = []
+
+    def consume(self, chunk: FrameChunk) -> None:
+        from vidreason.tools.shots.content import colour_histograms
+
+        self.parts.append(colour_histograms(chunk.frames).astype(np.float32))
+
+    def close(self) -> StageOutput:
+        return StageOutput(artefact=np.concatenate(self.parts) if self.parts else np.zeros((0, 0), np.float32))
+
+
+class HistogramsStage(Stage):
+    """Colour histograms of every table frame: the visual similarity the hierarchy uses without CLIP weights."""
+
+    name = "histograms"
+    version = "1"
+    requires = ("frames",)
+    frame_input: ClassVar[FrameInput] = "table"
+
+    def open(self, ctx: StageContext) -> FrameConsumer:
+        return _HistConsumer()
+
+    def save(self, artefact: np.ndarray, folder: Path) -> None:
+        np.save(folder / "histograms.npy", artefact)
+
+    def load(self, folder: Path) -> np.ndarray:
+        return np.load(folder / "histograms.npy")

@@ -1,0 +1,2 @@
+"""The LLM client (retries, structured output, accounting) over a swappable transport; litellm lives in
+``litellm_transport`` only."""

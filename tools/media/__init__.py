@@ -1,0 +1,1 @@
+"""Video I/O: probing, frame streaming, audio extraction, keyframe selection and frame numbering (NumPro)."""

@@ -1,0 +1,362 @@
+"""Video I/O: probe a file, stream sampled frames in bounded chunks with exact timestamps, extract audio.
+
+Decoding uses decord when it can and PyAV otherwise (odd target sizes, containers decord cannot read, or when
+decord fails on the file). Memory is bounded by ``chunk`` frames whatever the video length.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from vidreason.tools.core.errors import NoAudioStream, NoVideoStream, VideoOpenError
+from vidreason.tools.core.media import FrameChunk, StreamInfo, VideoInfo
+
+log = logging.getLogger(__name__)
+
+Decoder = Literal["auto", "pyav", "decord"]
+_VFR_SCAN_PACKETS = 400
+
+
+def _open(path: str | Path) -> Any:
+    import av
+
+    p = Path(path)
+    if not p.exists():
+        raise VideoOpenError(f"{p}: no such file")
+    if p.is_dir():
+        raise VideoOpenError(f"{p}: is a directory, not a video file")
+    if p.stat().st_size == 0:
+        raise VideoOpenError(f"{p}: file is empty (0 bytes)")
+    try:
+        return av.open(str(p), metadata_errors="ignore")
+    except Exception as e:  # av raises many error classes (InvalidDataError, OSError subclasses, ...)
+        raise VideoOpenError(f"{p}: cannot open as a media file ({type(e).__name__}: {e})") from e
+
+
+def _is_cover_art(stream: Any) -> bool:
+    disposition = getattr(stream, "disposition", None)
+    try:
+        import av
+
+        return bool(disposition is not None and disposition & av.stream.Disposition.attached_pic)
+    except (AttributeError, TypeError):
+        return False
+
+
+def _rate(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ZeroDivisionError):
+        return None
+    return f if f > 0 and math.isfinite(f) else None
+
+
+def _stream_info(s: Any) -> StreamInfo:
+    kind = s.type if s.type in ("video", "audio", "subtitle", "data", "attachment") else "unknown"
+    duration = float(s.duration * s.time_base) if s.duration is not None and s.time_base else None
+    info = StreamInfo(
+        index=s.index,
+        kind=kind,
+        codec=getattr(s.codec_context, "name", None),
+        duration=duration,
+        frames=int(s.frames) or None,
+    )
+    if kind == "video":
+        info.width, info.height = s.codec_context.width, s.codec_context.height
+        info.fps = _rate(s.average_rate) or _rate(s.guessed_rate) or _rate(s.base_rate)
+    elif kind == "audio":
+        info.sample_rate = s.codec_context.sample_rate
+        info.channels = s.codec_context.channels if hasattr(s.codec_context, "channels") else None
+    return info
+
+
+def _looks_vfr(container: Any, stream: Any) -> bool:
+    """Demux (no decode) the first packets of ``stream`` and check whether frame durations vary."""
+    pts: list[int] = []
+    try:
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                pts.append(packet.pts)
+            if len(pts) >= _VFR_SCAN_PACKETS:
+                break
+    except Exception:  # a damaged tail only limits the scan
+        pass
+    if len(pts) < 4:
+        return False
+    deltas = np.diff(np.sort(np.asarray(pts, dtype=np.float64)))
+    deltas = deltas[deltas > 0]
+    if len(deltas) < 3:
+        return False
+    median = float(np.median(deltas))
+    return bool(np.mean(np.abs(deltas - median) > 0.25 * median) > 0.02)
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Streams, duration, frame rate, frame count and whether the frame rate varies.
+
+    Raises ``VideoOpenError`` for missing/empty/undecodable files and ``NoVideoStream`` for audio-only files.
+    """
+    container = _open(path)
+    with container:
+        streams = [_stream_info(s) for s in container.streams]
+        videos = [s for s in container.streams.video if not _is_cover_art(s)]
+        if not videos:
+            raise NoVideoStream(f"{path}: no video stream (streams: {[s.kind for s in streams] or 'none'})")
+        v = videos[0]
+        audios = list(container.streams.audio)
+        vinfo = next(s for s in streams if s.index == v.index)
+        fps = vinfo.fps or 25.0
+        container_duration = container.duration / 1_000_000 if container.duration else 0.0
+        duration = max(vinfo.duration or 0.0, container_duration)
+        if duration <= 0 and vinfo.frames:
+            duration = vinfo.frames / fps
+        frames = vinfo.frames or round(duration * fps)
+        if not vinfo.width or not vinfo.height:
+            raise VideoOpenError(f"{path}: video stream {v.index} has no frame size (corrupt header?)")
+        vfr = _looks_vfr(container, v)
+        return VideoInfo(
+            path=str(path),
+            container=container.format.name,
+            size_bytes=Path(path).stat().st_size,
+            duration=duration,
+            fps=fps,
+            frame_count=frames,
+            width=vinfo.width,
+            height=vinfo.height,
+            variable_frame_rate=vfr,
+            video_stream=v.index,
+            audio_stream=audios[0].index if audios else None,
+            streams=streams,
+        )
+
+
+def target_size(width: int, height: int, short_side: int | None) -> tuple[int, int]:
+    """Output (w, h) keeping the aspect ratio with the short side at ``short_side`` (even numbers, >= 2)."""
+    if not short_side:
+        return width - width % 2 or 2, height - height % 2 or 2
+    scale = short_side / min(width, height)
+    w, h = max(2, round(width * scale)), max(2, round(height * scale))
+    return w - w % 2, h - h % 2
+
+
+class _Sampler:
+    """Selects, for each grid time k/fps, the first decoded frame at or after it (within ``tol`` seconds
+    before it, i.e. half a native frame). Stateless over previous frames, so several rates can share one decode,
+    and each frame is used at most once per rate."""
+
+    def __init__(self, fps: float, tol: float) -> None:
+        self.period = 1.0 / fps
+        self.tol = tol
+        self.k = 0
+
+    def take(self, t: float) -> bool:
+        if t < self.k * self.period - self.tol:
+            return False
+        self.k = max(self.k + 1, math.floor((t + self.tol) / self.period) + 1)
+        return True
+
+
+def _iter_pyav(
+    path: Path, fps: float, extra_fps: float | None, short_side: int | None, chunk: int, end: float | None
+) -> Iterator[FrameChunk]:
+    import av
+
+    container = _open(path)
+    with container:
+        videos = [s for s in container.streams.video if not _is_cover_art(s)]
+        if not videos:
+            raise NoVideoStream(f"{path}: no video stream")
+        stream = videos[0]
+        stream.thread_type = "AUTO"
+        native = _rate(stream.average_rate) or 25.0
+        if fps * 4 <= native:
+            # sparse sampling: non-reference frames are never needed, and the deblocking filter only polishes
+            # pixels that analysis-size frames average away (about 25% faster H.264 decoding)
+            stream.codec_context.skip_frame = "NONREF"
+            stream.codec_context.options = {**stream.codec_context.options, "skip_loop_filter": "all"}
+        w, h = target_size(stream.codec_context.width, stream.codec_context.height, short_side)
+        tol = 0.5 / native
+        table, extra = _Sampler(fps, tol), (_Sampler(extra_fps, tol) if extra_fps else None)
+        buf = _ChunkBuffer(chunk)
+        last_t = -math.inf
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                t = float(frame.pts * frame.time_base) if frame.time_base else float(frame.time)
+                if t <= last_t:  # duplicated / non-monotonic timestamps
+                    continue
+                last_t = t
+                if end is not None and t > end:
+                    break
+                in_table = table.take(t)
+                in_extra = extra.take(t) if extra else False
+                if in_table or in_extra:
+                    rgb = frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA")
+                    buf.add(rgb, t, in_table, in_extra)
+                    if buf.full():
+                        yield buf.flush()
+        except av.error.FFmpegError as e:  # truncated / damaged stream: keep what decoded
+            log.warning("%s: decoding stopped at %.2fs: %s", path, max(last_t, 0.0), e)
+        if len(buf):
+            yield buf.flush()
+
+
+class _ChunkBuffer:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.next_index = 0
+        self.frames: list[np.ndarray] = []
+        self.times: list[float] = []
+        self.table: list[bool] = []
+        self.extra: list[bool] = []
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def add(self, frame: np.ndarray, t: float, in_table: bool, in_extra: bool) -> None:
+        self.frames.append(frame)
+        self.times.append(t)
+        self.table.append(in_table)
+        self.extra.append(in_extra)
+
+    def full(self) -> bool:
+        return len(self.times) >= self.size
+
+    def flush(self) -> FrameChunk:
+        table = np.asarray(self.table, dtype=bool)
+        indices = np.full(len(table), -1, dtype=np.int64)
+        indices[table] = np.arange(self.next_index, self.next_index + int(table.sum()))
+        self.next_index += int(table.sum())
+        c = FrameChunk(
+            frames=np.stack(self.frames),
+            timestamps=np.asarray(self.times, dtype=np.float64),
+            indices=indices,
+            extra=np.asarray(self.extra, dtype=bool),
+        )
+        self.frames, self.times, self.table, self.extra = [], [], [], []
+        return c
+
+
+def _iter_decord(
+    path: Path, fps: float, extra_fps: float | None, short_side: int | None, chunk: int, end: float | None
+) -> Iterator[FrameChunk]:
+    import decord
+
+    first = decord.VideoReader(str(path), num_threads=1)[0].shape
+    w, h = target_size(first[1], first[0], short_side)
+    reader = decord.VideoReader(str(path), width=w, height=h, num_threads=0)
+    stamps = np.asarray(reader.get_frame_timestamp(np.arange(len(reader))), dtype=np.float64)[:, 0]
+    if end is not None:
+        stamps = stamps[stamps <= end]
+    tol = 0.5 / float(reader.get_avg_fps() or 25.0)
+    table = _select(stamps, _Sampler(fps, tol))
+    extra = _select(stamps, _Sampler(extra_fps, tol)) if extra_fps else np.zeros(len(stamps), bool)
+    chosen = np.flatnonzero(table | extra)
+    buf = _ChunkBuffer(chunk)
+    for i in range(0, len(chosen), chunk):
+        idx = chosen[i : i + chunk]
+        batch = reader.get_batch(idx.tolist()).asnumpy()
+        for j, k in enumerate(idx):
+            buf.add(batch[j], float(stamps[k]), bool(table[k]), bool(extra[k]))
+        yield buf.flush()
+
+
+def _select(stamps: np.ndarray, sampler: _Sampler) -> np.ndarray:
+    return np.fromiter((sampler.take(float(t)) for t in stamps), dtype=bool, count=len(stamps))
+
+
+def iter_frames(
+    path: str | Path,
+    fps: float,
+    *,
+    extra_fps: float | None = None,
+    short_side: int | None = None,
+    chunk: int = 32,
+    end: float | None = None,
+    decoder: Decoder = "auto",
+) -> Iterator[FrameChunk]:
+    """Yield frames sampled at ``fps`` (first decoded frame at each k/fps, exact pts) in chunks of ``chunk``.
+
+    Table frames (the ``fps`` grid) get consecutive ``indices`` 0, 1, 2, ... across chunks. With ``extra_fps``
+    the same single decode also yields the frames of a second grid (``chunk.extra`` marks them; those not on the
+    table grid have index -1): the shot detector looks at the video faster than the frame table samples it.
+
+    ``short_side`` resizes on decode keeping the aspect ratio. ``decoder="auto"`` uses PyAV, which decodes
+    sequentially with frame threading and skips non-reference frames at sparse sampling (measured faster than
+    decord here, see benchmarks/index_speed.py), and falls back to decord when PyAV cannot decode the file.
+    Raises ``VideoOpenError`` when no frame can be decoded at all.
+    """
+    if fps <= 0:
+        raise ValueError(f"fps must be > 0, got {fps}")
+    p = Path(path)
+    order: list[Decoder] = ["pyav", "decord"] if decoder == "auto" else [decoder]
+    errors: list[str] = []
+    for name in order:
+        produced = 0
+        try:
+            impl = _iter_pyav if name == "pyav" else _iter_decord
+            for c in impl(p, fps, extra_fps, short_side, chunk, end):
+                produced += len(c)
+                yield c
+        except NoVideoStream:
+            raise
+        except VideoOpenError as e:
+            errors.append(str(e))
+        except Exception as e:  # decoder-specific failures: try the next decoder if nothing was yielded
+            if produced:
+                log.warning("%s: %s decoder failed after %d frames: %s", p, name, produced, e)
+                return
+            errors.append(f"{name}: {type(e).__name__}: {e}")
+        if produced:
+            return
+    detail = "; ".join(errors) if errors else "no decodable frames"
+    raise VideoOpenError(f"{p}: could not decode any frame ({detail})")
+
+
+def extract_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
+    """Decode the first audio stream to mono float32 at ``sample_rate``.
+
+    Samples go straight into one buffer sized from the stream's duration (grown if the estimate is short), so
+    the peak memory is one copy of the audio. Raises ``NoAudioStream`` when the file has no audio stream or it
+    decodes to no samples.
+    """
+    import av
+
+    container = _open(path)
+    with container:
+        if not container.streams.audio:
+            raise NoAudioStream(f"{path}: no audio stream")
+        stream = container.streams.audio[0]
+        seconds = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
+        seconds = max(seconds, container.duration / 1_000_000 if container.duration else 0.0)
+        buf = np.empty(round((seconds + 1.0) * sample_rate), dtype=np.float32)
+        n = 0
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+
+        def put(frames: list[Any]) -> None:
+            nonlocal buf, n
+            for out in frames:
+                samples = out.to_ndarray().reshape(-1)
+                if n + len(samples) > len(buf):
+                    buf = np.resize(buf, max(2 * len(buf), n + len(samples)))
+                buf[n : n + len(samples)] = samples
+                n += len(samples)
+
+        try:
+            for frame in container.decode(stream):
+                put(resampler.resample(frame))
+            put(resampler.resample(None))
+        except av.error.FFmpegError as e:
+            log.warning("%s: audio decoding stopped early: %s", path, e)
+    if n == 0:
+        raise NoAudioStream(f"{path}: the audio stream decodes to no samples")
+    return buf[:n]
