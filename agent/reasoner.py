@@ -22,7 +22,6 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from vidreason.agent.planning.question import validate_question
 from vidreason.graphs.runtime import Resources
 from vidreason.graphs.state import Context, InputState
 from vidreason.graphs.traces import Trace, TraceStore, new_trace_id, thread_config
@@ -32,6 +31,7 @@ from vidreason.tools.core.results import Answer, Citation, Grounding, ScoredSpan
 from vidreason.tools.core.settings import Settings
 from vidreason.tools.index.video_index import VideoIndex
 from vidreason.tools.llm.client import LLMClient
+from vidreason.tools.planning.question import validate_question
 from vidreason.tools.retrieval.grounder import get_grounder
 
 log = logging.getLogger(__name__)
@@ -117,8 +117,8 @@ class VideoReasoner:
         Without a ``decomposition`` the query is planned (LLM or offline parser) and a multi-event plan is
         turned into a TFVTG decomposition; every channel with data is used unless ``channels`` narrows it.
         ``ood_pad`` is for evaluations only (see ``Grounder.ground``)."""
-        from vidreason.agent.planning.planner import make_plan
-        from vidreason.agent.planning.tfvtg import plan_to_tfvtg
+        from vidreason.tools.planning.planner import make_plan
+        from vidreason.tools.planning.tfvtg import plan_to_tfvtg
 
         query = validate_question(query, max_chars=self.settings.max_question_chars)
         index = self.index(path)

@@ -17,9 +17,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from vidreason.agent.planning.offline import parse_question
-from vidreason.agent.planning.tfvtg import RELATIONSHIPS, plan_to_tfvtg
 from vidreason.tools.core.errors import InvalidQuestion
+from vidreason.tools.planning.offline import parse_question
+from vidreason.tools.planning.tfvtg import RELATIONSHIPS, plan_to_tfvtg
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/annotations/charades_sta/tfvtg_llm_outputs.json"
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vidreason.prompts.loader import PromptVars
+from vidreason.tools.core.prompting import PromptVars
 
 
 class AnswerVars(PromptVars):

@@ -1,1 +1,1 @@
-"""Prompt templates shipped as package data, and their loader (:mod:`vidreason.prompts.loader`)."""
+"""Prompt templates shipped as package data, and their loader (:mod:`vidreason.tools.core.prompting`)."""

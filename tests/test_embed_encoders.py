@@ -10,7 +10,8 @@ import pytest
 
 from vidreason.tools.core.errors import ConfigError, ModelUnavailable
 from vidreason.tools.vision.clip import TINY_CLIP_NAME, ClipEmbedder
-from vidreason.tools.vision.encoder import TextCache, VisualTextEncoder, load_visual_encoder, preprocess_frames
+from vidreason.tools.vision.encoder import TextCache, VisualTextEncoder, preprocess_frames
+from vidreason.tools.vision.factory import load_visual_encoder
 
 
 def _frames(n: int, h: int = 48, w: int = 80, seed: int = 0) -> np.ndarray:

@@ -41,7 +41,7 @@ def test_embeddings_stage_covers_every_table_frame(visual_index: VideoIndex) -> 
 
 
 def test_visual_curve_matches_the_encoder(visual_index: VideoIndex) -> None:
-    from vidreason.tools.vision.encoder import load_visual_encoder
+    from vidreason.tools.vision.factory import load_visual_encoder
 
     curve = visual_curve(visual_index, "a blue screen")
     assert curve is not None and curve.shape == (len(visual_index.frame_times),)

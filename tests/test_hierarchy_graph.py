@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from vidreason.tools.core.errors import ConfigError
 from vidreason.tools.core.media import Shot, Span, Transcript, TranscriptSegment, Word
-from vidreason.tools.index.hierarchy import LEVELS, VideoGraph, build_graph
-from vidreason.tools.index.hierarchy_build import HierarchyParams, segment, shot_keyframes, speech_bridges
+from vidreason.tools.index.hierarchy import LEVELS, VideoGraph
+from vidreason.tools.index.hierarchy_build import HierarchyParams, build_graph, segment, shot_keyframes, speech_bridges
 from vidreason.tools.shots import tile_shots
 
 ID = re.compile(r"^(video|(event|scene|shot):\d{4})$")

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from vidreason.agent.planning.planner import make_plan
 from vidreason.tools.core.configs import LLMConfig
 from vidreason.tools.core.errors import InvalidQuestion, LLMTimeout
 from vidreason.tools.core.settings import Settings
 from vidreason.tools.llm.client import LLMClient
 from vidreason.tools.llm.litellm_transport import FORBID_NETWORK_ENV, LiteLLMTransport
 from vidreason.tools.llm.transport import ScriptedTransport
+from vidreason.tools.planning.planner import make_plan
 
 SHARED = Path(__file__).resolve().parents[2] / "shared/data/annotations/charades_sta/tfvtg_llm_outputs.json"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from vidreason.agent.planning.offline import parse_question
-from vidreason.agent.planning.tfvtg import plan_from_tfvtg, plan_to_tfvtg, tfvtg_relationship
 from vidreason.tools.core.errors import InvalidQuestion
 from vidreason.tools.core.plan import AnswerForm, Plan, PlanDraft, QuestionType, Relation, Target
+from vidreason.tools.planning.offline import parse_question
+from vidreason.tools.planning.tfvtg import plan_from_tfvtg, plan_to_tfvtg, tfvtg_relationship
 
 
 def _rels(plan: Plan) -> set[tuple[str, str, str]]:

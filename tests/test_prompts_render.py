@@ -8,12 +8,12 @@ import re
 import jinja2
 import pytest
 
-from vidreason.agent.planning.planner import PlanVars
 from vidreason.graphs.drafts import AnswerVars, VerifyVars
-from vidreason.prompts.loader import Prompt, PromptVars, available_prompts, load_prompt, quote_data, render_prompt
 from vidreason.tools.captioning.base import CaptionVars
 from vidreason.tools.core.errors import ConfigError
+from vidreason.tools.core.prompting import Prompt, PromptVars, available_prompts, load_prompt, quote_data, render_prompt
 from vidreason.tools.index.summary import SummaryVars
+from vidreason.tools.planning.planner import PlanVars
 
 #: every shipped template and the variables model of the code that renders it
 VARIABLES: dict[str, type[PromptVars]] = {

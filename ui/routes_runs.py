@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from vidreason.agent.planning.question import validate_question
 from vidreason.tools.core.errors import IndexNotFound, VidreasonError
+from vidreason.tools.planning.question import validate_question
 from vidreason.ui.data import get_trace, list_runs, run_curves, run_detail
 from vidreason.ui.routes_videos import entry_of
 from vidreason.ui.security import VideoEntry

@@ -12,8 +12,8 @@ from vidreason.graphs.nodes.evidence import Evidence
 from vidreason.graphs.nodes.templates import cite, template_answer
 from vidreason.graphs.runtime import Resources
 from vidreason.graphs.state import ReasonState
-from vidreason.prompts.loader import quote_data, render_prompt
 from vidreason.tools.core.errors import LLMError
+from vidreason.tools.core.prompting import quote_data, render_prompt
 from vidreason.tools.core.results import ScoredSpan
 
 _PLAN_KEYS = ("question_type", "sub_events", "relations", "target", "answer_form")

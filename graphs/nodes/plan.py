@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from vidreason.agent.planning.planner import make_plan, plan_messages
-from vidreason.agent.planning.question import validate_question
 from vidreason.graphs.nodes.base import StepRecorder, traced
 from vidreason.graphs.runtime import Resources
 from vidreason.graphs.state import ReasonState
-from vidreason.prompts.loader import quote_data
 from vidreason.tools.core.errors import LLMError
 from vidreason.tools.core.plan import Plan, PlanDraft
+from vidreason.tools.core.prompting import quote_data
+from vidreason.tools.planning.planner import make_plan, plan_messages
+from vidreason.tools.planning.question import validate_question
 
 
 def _replan(question: str, ctx: Resources, feedback: str, previous: dict[str, Any] | None) -> Plan:

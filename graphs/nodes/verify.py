@@ -14,8 +14,8 @@ from vidreason.graphs.nodes.base import StepRecorder, traced
 from vidreason.graphs.nodes.evidence import Evidence
 from vidreason.graphs.runtime import Resources
 from vidreason.graphs.state import ReasonState
-from vidreason.prompts.loader import render_prompt
 from vidreason.tools.core.errors import LLMError
+from vidreason.tools.core.prompting import render_prompt
 from vidreason.tools.core.results import Citation
 from vidreason.tools.index.video_index import VideoIndex
 

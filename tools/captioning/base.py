@@ -24,11 +24,11 @@ import numpy as np
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
-from vidreason.prompts.loader import PromptVars, load_prompt
 from vidreason.tools.core.configs import CaptionConfig
 from vidreason.tools.core.errors import ConfigError
 from vidreason.tools.core.media import StageStatus
 from vidreason.tools.core.models import ModelKey, ModelRegistry, default_registry
+from vidreason.tools.core.prompting import PromptVars, load_prompt
 from vidreason.tools.core.registry import LazyRegistry
 from vidreason.tools.media.keyframes import Method
 

@@ -299,11 +299,4 @@ class VideoGraph:
         return "\n".join(lines)
 
 
-def build_graph(*args: Any, **kwargs: Any) -> VideoGraph:
-    """See :func:`vidreason.tools.index.hierarchy_build.build_graph`."""
-    from vidreason.tools.index.hierarchy_build import build_graph as _build
-
-    return _build(*args, **kwargs)
-
-
-__all__ = ["LEVELS", "Level", "Node", "VideoGraph", "build_graph", "node_id"]
+__all__ = ["LEVELS", "Level", "Node", "VideoGraph", "node_id"]

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from vidreason.prompts.loader import PromptVars, load_prompt, render_prompt
 from vidreason.tools.core.configs import LLMConfig, SummaryConfig
 from vidreason.tools.core.errors import LLMError
 from vidreason.tools.core.media import StageStatus
+from vidreason.tools.core.prompting import PromptVars, load_prompt, render_prompt
 
 if TYPE_CHECKING:
     from vidreason.tools.index.hierarchy import Level, Node, VideoGraph

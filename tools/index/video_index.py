@@ -44,6 +44,8 @@ class VideoIndex:
         self.settings = settings
         self.manifest = manifest
         self.models = models or default_registry()  # where stages and query tools load their models
+        #: per-index memo of query-time tools (text views, grounding curves); lives and dies with the index
+        self.memo: dict[str, Any] = {}
         self._keys: dict[str, str] = {}
         self._cache: dict[str, Any] = {}
         self._frame_times: np.ndarray | None = None

@@ -1,14 +1,13 @@
 """Read-only views of an index's artefacts in the two shapes the planner tools use: time-stamped text items
 (transcript lines, captions, OCR, summaries) and hierarchy nodes (video -> event -> scene -> shot).
 
-Views are computed once per ``VideoIndex`` object and cached beside it (weakly). Missing or skipped stages
+Views are computed once per ``VideoIndex`` object and kept in its ``memo``. Missing or skipped stages
 give empty views; a shots-only index still gets a ``video`` node with one child per shot.
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -46,14 +45,12 @@ class NodeInfo(BaseModel):
     children: list[str] = Field(default_factory=list)
 
 
-_views: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
-
-
 def _cache(index: VideoIndex) -> dict[str, Any]:
-    try:
-        return _views.setdefault(index, {})
-    except TypeError:  # not weak-referenceable (a test double): no caching
+    memo = getattr(index, "memo", None)
+    if memo is None:  # a test double without a memo: no caching
         return {}
+    views: dict[str, Any] = memo.setdefault("views", {})
+    return views
 
 
 def _attr(obj: Any, *names: str, default: Any = None) -> Any:

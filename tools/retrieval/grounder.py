@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import math
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -66,7 +65,7 @@ def visual_curve(index: VideoIndex, text: str) -> np.ndarray | None:
 
     The text goes through the encoder the index's settings name, i.e. the one that embedded the frames (the
     embeddings stage's cache key holds those settings); CLIP gives cosines, BLIP-2 the max over query tokens."""
-    from vidreason.tools.vision.encoder import load_visual_encoder
+    from vidreason.tools.vision.factory import load_visual_encoder
 
     emb = _embeddings(index)
     if emb is None:
@@ -278,18 +277,12 @@ class Grounder:
         )
 
 
-_grounders: weakref.WeakKeyDictionary[Any, Grounder] = weakref.WeakKeyDictionary()
-
-
 def get_grounder(index: VideoIndex) -> Grounder:
-    """The grounder of ``index`` (one per index object, so curves are computed once)."""
-    try:
-        g = _grounders.get(index)
-        if g is None:
-            g = _grounders[index] = Grounder(index)
-        return g
-    except TypeError:
-        return Grounder(index)
+    """The grounder of ``index``, kept in the index's memo (curves are computed once per index)."""
+    found = index.memo.get("grounder")
+    if not isinstance(found, Grounder):
+        found = index.memo["grounder"] = Grounder(index)
+    return found
 
 
 __all__ = ["CHANNELS", "Grounder", "get_grounder", "text_matcher", "visual_curve"]

@@ -1,12 +1,9 @@
-"""The visual channel's encoder interface, its shared helpers and its one factory.
+"""The visual channel's encoder interface and the helpers its implementations share (frame preprocessing,
+precision choice, a text-embedding LRU). The factory is ``vision.factory.load_visual_encoder``::
 
-    enc = load_visual_encoder(settings.vision, models)   # ClipEmbedder or Blip2ItcScorer, loaded once per key
     img = enc.encode_images(frames)                # uint8 [N, H, W, 3] -> float32 [N, D] (BLIP-2: [N, Q, D])
     txt = enc.encode_texts(["a dog runs"])         # float32 [M, D], L2-normalised, LRU-cached per text
     sim = enc.similarity(img, txt[0])              # [N] cosine scores
-
-Encoders whose weights cannot load raise ``ModelUnavailable``; the registry remembers that, so an offline
-machine pays the hub's retries once per process.
 """
 
 from __future__ import annotations
@@ -17,10 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from vidreason.tools.core.configs import VisionConfig
 from vidreason.tools.core.devices import cpu_supports_bf16
 from vidreason.tools.core.errors import ConfigError
-from vidreason.tools.core.models import ModelKey, ModelRegistry, default_registry
 
 if TYPE_CHECKING:
     import torch
@@ -137,46 +132,12 @@ def cached_text_encode(cache: TextCache, texts: Sequence[str], encode: Any) -> n
 # ----------------------------------------------------------------------------------------------- open_clip
 
 
-def encoder_key(config: VisionConfig) -> ModelKey:
-    """The registry key of the encoder ``config`` names."""
-    if config.scorer == "blip2":
-        return ModelKey("blip2", config.blip2_model, config.device, "auto")
-    return ModelKey(
-        "clip", f"{config.clip_model}/{config.clip_pretrained}/bs{config.batch_size}", config.device, config.precision
-    )
-
-
-def load_visual_encoder(config: VisionConfig, models: ModelRegistry | None = None) -> VisualTextEncoder:
-    """The encoder ``config`` asks for (``scorer``: ``clip`` or ``blip2``), loaded once per registry."""
-    registry = models or default_registry()
-
-    def load() -> VisualTextEncoder:
-        if config.scorer == "blip2":
-            from vidreason.tools.vision.blip2 import Blip2ItcScorer
-
-            return Blip2ItcScorer(config.blip2_model, config.device, batch_size=config.batch_size)
-        from vidreason.tools.vision.clip import ClipEmbedder
-
-        return ClipEmbedder(
-            config.clip_model,
-            config.clip_pretrained,
-            config.device,
-            batch_size=config.batch_size,
-            precision=config.precision,
-            config_dir=config.cache_dir / "models" / "open_clip_configs" if config.cache_dir else None,
-        )
-
-    return registry.get(encoder_key(config), load)
-
-
 __all__ = [
     "RANDOM",
     "TextCache",
     "VisualTextEncoder",
     "cached_text_encode",
-    "encoder_key",
     "l2_normalize",
-    "load_visual_encoder",
     "preprocess_frames",
     "resolve_precision",
 ]

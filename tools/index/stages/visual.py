@@ -66,7 +66,7 @@ class EmbeddingsStage(Stage):
         return settings.vision.output_params()
 
     def open(self, ctx: StageContext) -> FrameConsumer:
-        from vidreason.tools.vision.encoder import load_visual_encoder
+        from vidreason.tools.vision.factory import load_visual_encoder
 
         # ModelUnavailable -> degraded by the builder
         return _EmbedConsumer(load_visual_encoder(ctx.settings.vision, ctx.models))

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vidreason.agent.planning.clauses import Piece, split_actions, subject_of
-from vidreason.agent.planning.lexicon import PRONOUNS, finite_base, ing_base, is_base_verb
-from vidreason.agent.planning.question import MEDIA_REF, normalise, validate_question
-from vidreason.agent.planning.rules import (
+from vidreason.tools.core.plan import AnswerForm, Plan, QuestionType, Relation, SubEvent, Target
+from vidreason.tools.planning.clauses import Piece, split_actions, subject_of
+from vidreason.tools.planning.lexicon import PRONOUNS, finite_base, ing_base, is_base_verb
+from vidreason.tools.planning.question import MEDIA_REF, normalise, validate_question
+from vidreason.tools.planning.rules import (
     AND_SUBJECTS,
     AUX_START,
     CONN_REL,
@@ -40,7 +41,6 @@ from vidreason.agent.planning.rules import (
     speech_description,
     strip_frame,
 )
-from vidreason.tools.core.plan import AnswerForm, Plan, QuestionType, Relation, SubEvent, Target
 
 MAX_SUB_EVENTS = 4
 

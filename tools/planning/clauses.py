@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vidreason.agent.planning.lexicon import (
+from vidreason.tools.planning.lexicon import (
     CATENATIVE,
     CATENATIVE_ING,
     PRONOUNS,

@@ -1,13 +1,13 @@
 """Wording rules of the offline planner: connective and question-frame patterns, channel and occurrence
-detection, question classification, quoting. Used by :mod:`vidreason.agent.planning.offline`."""
+detection, question classification, quoting. Used by :mod:`vidreason.tools.planning.offline`."""
 
 from __future__ import annotations
 
 import re
 
-from vidreason.agent.planning.lexicon import finite_base, ing_base, is_base_verb, third_person, word_set
 from vidreason.tools.core.plan import Channel, Occurrence, QuestionType
 from vidreason.tools.core.text import STOPWORDS
+from vidreason.tools.planning.lexicon import finite_base, ing_base, is_base_verb, third_person, word_set
 
 SUMMARY = re.compile(
     r"\b(summari[sz]e|summary|overview|recap|gist|tl;?dr)\b|"

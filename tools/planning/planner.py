@@ -11,14 +11,14 @@ import logging
 
 from pydantic import BaseModel, Field
 
-from vidreason.agent.planning.offline import MAX_SUB_EVENTS, parse_question
-from vidreason.agent.planning.question import validate_question
-from vidreason.prompts.loader import PromptVars, render_prompt
 from vidreason.tools.core.configs import LLMConfig
 from vidreason.tools.core.errors import LLMError, LLMNotConfigured
 from vidreason.tools.core.plan import Channel, Plan, PlanDraft
+from vidreason.tools.core.prompting import PromptVars, render_prompt
 from vidreason.tools.core.results import LLMCall
 from vidreason.tools.llm.client import LLMClient
+from vidreason.tools.planning.offline import MAX_SUB_EVENTS, parse_question
+from vidreason.tools.planning.question import validate_question
 
 log = logging.getLogger(__name__)
 
