@@ -16,6 +16,7 @@ class AnswerVars(PromptVars):
     question: str = Field(min_length=1)
     plan: dict[str, Any]
     answer_form: str
+    findings: dict[str, Any] = Field(description="each sub-event's moment or not_found, the target span")
     evidence: list[dict[str, Any]]
 
 

@@ -34,11 +34,12 @@ class ReasonState(InputState, total=False):
     """Everything the nodes write. Lists that grow across steps use ``operator.add`` reducers."""
 
     plan: JsonDict  # agent.schemas.Plan
-    candidates: dict[str, list[JsonDict]]  # sub-event id -> coarse windows (tools.planner_tools.Moment)
-    groundings: dict[str, list[JsonDict]]  # sub-event id -> ranked agent.schemas.ScoredSpan
-    assignment: JsonDict  # chosen span per sub-event, score, satisfied, violated, relaxed
-    target: JsonDict  # {"start", "end", "describe"}: the span the answer is about
-    spans: list[JsonDict]  # ranked agent.schemas.ScoredSpan returned with the answer
+    candidates: dict[str, list[JsonDict]]  # sub-event id -> coarse windows (retrieval.planner_tools.Moment)
+    searches: dict[str, JsonDict]  # sub-event id -> tools.retrieval.events.EventSearch (every occurrence)
+    groundings: dict[str, list[JsonDict]]  # sub-event id -> ranked tools.core.results.ScoredSpan
+    assignment: JsonDict  # chosen moment per sub-event, missing ones, score, satisfied, violated, relaxed, order
+    target: JsonDict  # retrieval.targets.TargetSpan + "found": the span the answer is about, what is read there
+    spans: list[JsonDict]  # core.results.ScoredSpan returned with the answer: the target first
     evidence: list[JsonDict]  # graphs.nodes.evidence.Evidence items, ids ev1, ev2, ...
     answer: JsonDict  # {"text", "citations": [Citation], "confidence", "source": "llm"|"template"}
     rejected: list[JsonDict]  # citations verification dropped, with reasons

@@ -57,8 +57,12 @@ def test_trace_is_stored_and_rebuilt_from_the_checkpoints(clip):
         "verify",
     ]
     assert [s.step for s in trace.steps] == list(range(7))
-    inspect = trace.steps[4]
-    assert {t.name for t in inspect.tool_calls} >= {"transcript", "frames"}
+    ground, constrain, inspect = trace.steps[2], trace.steps[3], trace.steps[4]
+    assert {t.name for t in ground.tool_calls} == {"find_event"}
+    assert {t.name for t in constrain.tool_calls} == {"resolve_target"}
+    assert {t.name for t in inspect.tool_calls} >= {"frames"}
+    roles = {e["role"] for e in inspect.outputs["evidence"]}
+    assert roles >= {"anchor", "target"}
     assert trace.answer and trace.answer["text"] == a.text
     assert "weather" in a.text.lower()
 

@@ -14,7 +14,6 @@ from vidreason.graphs.runtime import Resources
 from vidreason.graphs.state import ReasonState
 from vidreason.tools.core.errors import LLMError
 from vidreason.tools.core.prompting import quote_data, render_prompt
-from vidreason.tools.core.results import ScoredSpan
 
 _PLAN_KEYS = ("question_type", "sub_events", "relations", "target", "answer_form")
 
@@ -25,9 +24,33 @@ def evidence_of(state: ReasonState) -> list[Evidence]:
 
 def offline_answer(state: ReasonState) -> dict[str, Any]:
     """The template answer for the current state."""
+    return template_answer(
+        plan_of(state),
+        evidence_of(state),
+        state.get("target") or {},
+        state.get("assignment") or {},
+        state.get("searches") or {},
+    )
+
+
+def findings(state: ReasonState) -> dict[str, Any]:
+    """What the search found, for the answer prompt: each sub-event's chosen moment or "not found" (with the
+    channels searched), and the target span."""
     plan = plan_of(state)
-    spans = [ScoredSpan.model_validate(s) for s in state.get("spans") or []]
-    return template_answer(plan, evidence_of(state), state.get("target") or {}, spans, state.get("assignment") or {})
+    assignment = state.get("assignment") or {}
+    chosen = assignment.get("chosen") or {}
+    searches = state.get("searches") or {}
+    events = {}
+    for e in plan.sub_events:
+        if e.id in chosen:
+            events[e.id] = {"found_at": chosen[e.id]}
+        else:
+            events[e.id] = {"not_found": True, "searched": (searches.get(e.id) or {}).get("searched", [])}
+    target = state.get("target") or {}
+    out: dict[str, Any] = {"sub_events": events, "target_span": [target.get("start"), target.get("end")]}
+    if plan.question_type.value == "order" and "holds" in assignment:
+        out["order"] = {"first": assignment.get("first"), "asked_relation_holds": assignment.get("holds")}
+    return out
 
 
 def evidence_prompt_items(evidence: list[Evidence]) -> list[dict[str, Any]]:
@@ -35,11 +58,13 @@ def evidence_prompt_items(evidence: list[Evidence]) -> list[dict[str, Any]]:
     return [
         {
             "id": e.id,
+            "role": e.role,
             "channel": e.channel,
             "time": e.time,
             "span": [round(e.start, 2), round(e.end, 2)],
             "node": e.node_id,
             "content": e.text if e.text else f"video frame {e.frame_index}",
+            **({"speaker": e.speaker} if e.speaker else {}),
         }
         for e in evidence
     ]
@@ -57,6 +82,7 @@ def llm_answer(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[st
         question=plan.question,
         plan=plan.model_dump(mode="json", include=set(_PLAN_KEYS)),
         answer_form=plan.answer_form.value,
+        findings=findings(state),
         evidence=evidence_prompt_items(evidence),
     )
     feedback = state.get("feedback")

@@ -39,7 +39,7 @@ def _replan(question: str, ctx: Resources, feedback: str, previous: dict[str, An
         planner="llm",
         planner_note=f"re-planned by {ctx.llm.model}: {feedback}",
         **draft.model_dump(),
-    )
+    ).completed()
 
 
 def _plan(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[str, Any]:

@@ -29,11 +29,12 @@ CO_OCCURRENCE_KINDS: frozenset[str] = frozenset({"during", "overlaps", "simultan
 class QuestionType(str, Enum):
     """What kind of question was asked."""
 
-    GROUNDING = "grounding"  # "when does X happen" / a Charades-style query: the answer is a span
-    TEMPORAL_QA = "temporal_qa"  # "what does the person do after X": text about a span located by relations
+    GROUNDING = "grounding"  # "when does X happen", "the first time X" / a Charades-style query: the answer is a span
+    TEMPORAL_QA = "temporal_qa"  # "what is said right after X", "what is on screen when X": read at a relative span
     COUNTING = "counting"  # "how many times ..."
-    SUMMARY = "summary"  # "what happens in the video"
+    SUMMARY = "summary"  # "what happens in the video / at the end"
     SPEECH = "speech"  # "what does the speaker say about X", "who said Y"
+    ORDER = "order"  # "does X happen before Y?", "which comes first, X or Y?"
 
 
 class AnswerForm(str, Enum):
@@ -45,6 +46,8 @@ class AnswerForm(str, Enum):
     YES_NO = "yes_no"
     QUOTE = "quote"  # words said or shown, quoted
     SUMMARY = "summary"
+    CHOICE = "choice"  # one of the named sub-events ("which comes first, X or Y")
+    SPEAKER = "speaker"  # who speaks ("who said X")
 
 
 class SubEvent(BaseModel):
@@ -90,23 +93,40 @@ class Relation(BaseModel):
         return self
 
 
-TargetKind = Literal["event", "union", "after", "before", "during", "between", "video"]
+TargetKind = Literal["event", "union", "after", "before", "during", "between", "video", "start", "end"]
+ReadChannel = Literal["speech", "ocr", "visual", "speaker"]
+"""What an answer reports at its target span: what is said, the text on screen, what is seen (frames and
+captions), or who is speaking."""
 
 
 class Target(BaseModel):
-    """Which span the answer is about: ``event`` (the span of ``refs[0]``), ``union`` (from the first to
-    the last
-    of ``refs``), ``after``/``before``/``during`` ``refs[0]``, ``between`` ``refs[0]`` and ``refs[1]``, or the
-    whole ``video``."""
+    """Which span the answer is about: ``event`` (the span of ``refs[0]``), ``union`` (from the first to the last
+    of ``refs``), ``after``/``before``/``during`` ``refs[0]``, ``between`` ``refs[0]`` and ``refs[1]``, the whole
+    ``video``, or its ``start``/``end``.
+
+    ``read`` names what to report there; a target that is not searched by its own words ("what is said right
+    after X") is found on the timeline next to the anchor ``refs[0]``: with ``adjacent`` the nearest following
+    (or preceding) moment of the ``read`` channel only (the next speech line, the next shot)."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: TargetKind = "event"
     refs: list[str] = Field(default_factory=list)
+    read: list[ReadChannel] = Field(
+        default_factory=list, description="what the answer reports at the target (empty: the moment itself)"
+    )
+    adjacent: bool = Field(False, description="after/before: the nearest moment only ('right after', 'just before')")
+
+    @field_validator("read")
+    @classmethod
+    def _unique_read(cls, v: list[ReadChannel]) -> list[ReadChannel]:
+        return list(dict.fromkeys(v))
 
     @model_validator(mode="after")
     def _arity(self) -> Target:
-        need = {"video": (0, 0), "between": (2, 2), "union": (1, 64)}.get(self.kind, (1, 1))
+        need = {"video": (0, 0), "start": (0, 0), "end": (0, 0), "between": (2, 2), "union": (1, 64)}.get(
+            self.kind, (1, 1)
+        )
         if not need[0] <= len(self.refs) <= need[1]:
             raise ValueError(f"target kind {self.kind!r} takes {need[0]}..{need[1]} sub-event ids, got {self.refs!r}")
         return self
@@ -115,6 +135,8 @@ class Target(BaseModel):
         """Human-readable, e.g. ``the span after e1``."""
         if self.kind == "video":
             return "the whole video"
+        if self.kind in ("start", "end"):
+            return f"the {self.kind} of the video"
         if self.kind == "event":
             return f"the span of {self.refs[0]}"
         if self.kind == "union":
@@ -146,8 +168,8 @@ class PlanDraft(BaseModel):
         ids = [e.id for e in self.sub_events]
         if len(set(ids)) != len(ids):
             raise ValueError(f"sub-event ids must be unique, got {ids}")
-        if not ids and self.question_type is not QuestionType.SUMMARY:
-            raise ValueError(f"a {self.question_type.value!r} plan needs at least one sub-event")
+        if not ids and self.target.kind not in ("video", "start", "end"):
+            raise ValueError(f"a {self.question_type.value!r} plan about {self.target.kind!r} needs a sub-event")
         known = set(ids)
         for r in self.relations:
             missing = [x for x in (r.a, r.b) if x not in known]
@@ -176,6 +198,26 @@ class Plan(PlanDraft):
     def channels(self) -> list[Channel]:
         """Every channel any sub-event needs, in first-use order."""
         return list(dict.fromkeys(c for e in self.sub_events for c in e.channels))
+
+    def completed(self) -> Plan:
+        """The plan with an explicit ``target.read`` where its form implies one (plans from the clause splitter
+        or an LLM may leave it out): a quote of what is said or shown, what happens after/before/during an
+        event, who speaks."""
+        t = self.target
+        if t.read or t.kind in ("video", "union"):
+            return self
+        read: list[ReadChannel] = []
+        if self.answer_form is AnswerForm.SPEAKER:
+            read = ["speaker"]
+        elif self.answer_form is AnswerForm.QUOTE or self.question_type is QuestionType.SPEECH:
+            refs = [self.sub_event(r) for r in t.refs]
+            shown = any("ocr" in e.channels and "speech" not in e.channels for e in refs)
+            read = ["ocr"] if shown else ["speech"]
+        elif t.kind in ("after", "before", "during", "between"):
+            read = ["visual", "speech"]
+        if not read:
+            return self
+        return self.model_copy(update={"target": t.model_copy(update={"read": read})})
 
     def temporal_order(self) -> list[str]:
         """Sub-event ids sorted so that ordering relations hold (stable; ties keep the listed order)."""

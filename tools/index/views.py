@@ -31,6 +31,7 @@ class TextItem(BaseModel):
     text: str
     node_id: str | None = None
     frame_index: int | None = Field(None, description="the frame it was read from (OCR) or a keyframe")
+    speaker: str | None = Field(None, description="who says it (speech lines of a diarized transcript)")
 
 
 class NodeInfo(BaseModel):
@@ -164,6 +165,7 @@ def _speech(index: VideoIndex) -> list[TextItem]:
                 end=max(end, start),
                 text=seg.text.strip(),
                 node_id=_shot_of(index, (start + end) / 2),
+                speaker=getattr(seg, "speaker", None),
             )
         )
     return out

@@ -322,6 +322,37 @@ def iter_frames(
     raise VideoOpenError(f"{p}: could not decode any frame ({detail})")
 
 
+def frames_at(path: str | Path, times: list[float], *, short_side: int | None = None) -> list[tuple[float, np.ndarray]]:
+    """The first decoded frame at or after each of ``times`` (seconds), as ``(exact time, RGB frame)``; each
+    time is reached by seeking to the keyframe before it, so a few frames of a long video cost little (used
+    for on-demand reads such as OCR of the frames of one span). Times past the end give nothing."""
+    import av
+
+    out: list[tuple[float, np.ndarray]] = []
+    container = _open(path)
+    with container:
+        videos = [s for s in container.streams.video if not _is_cover_art(s)]
+        if not videos:
+            raise NoVideoStream(f"{path}: no video stream")
+        stream = videos[0]
+        w, h = target_size(stream.codec_context.width, stream.codec_context.height, short_side)
+        for want in sorted(times):
+            if stream.time_base is None:
+                break
+            container.seek(max(0, int(want / stream.time_base)), stream=stream, backward=True, any_frame=False)
+            try:
+                for frame in container.decode(stream):
+                    if frame.pts is None:
+                        continue
+                    t = float(frame.pts * frame.time_base)
+                    if t + 1e-3 >= want:
+                        out.append((t, frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA")))
+                        break
+            except av.error.FFmpegError as e:  # damaged stream: keep what decoded
+                log.warning("%s: decoding at %.2fs failed: %s", path, want, e)
+    return out
+
+
 def extract_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
     """Decode the first audio stream to mono float32 at ``sample_rate``.
 

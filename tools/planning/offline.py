@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from vidreason.tools.core.plan import AnswerForm, Plan, QuestionType, Relation, SubEvent, Target
 from vidreason.tools.planning.clauses import Piece, split_actions, subject_of
 from vidreason.tools.planning.lexicon import PRONOUNS, finite_base, ing_base, is_base_verb
+from vidreason.tools.planning.patterns import match_pattern
 from vidreason.tools.planning.question import MEDIA_REF, normalise, validate_question
 from vidreason.tools.planning.rules import (
     AND_SUBJECTS,
@@ -141,6 +142,9 @@ def parse_question(question: str, *, max_chars: int = 2000, max_sub_events: int 
     input."""
     clean = validate_question(question, max_chars=max_chars)
     low = normalise(clean)
+    found = match_pattern(clean, low)
+    if found is not None:
+        return _renumber(found).completed()
     qtype = classify(low)
     prefix, main = main_clause(low)
     main, do_support = strip_frame(main, qtype)
@@ -203,7 +207,7 @@ def parse_question(question: str, *, max_chars: int = 2000, max_sub_events: int 
         planner="offline",
         reasoning="; ".join(notes) or f"offline parse: {len(events)} sub-event(s)",
     )
-    return _renumber(plan)
+    return _renumber(plan).completed()
 
 
 def _target(qtype: QuestionType, draft: _Draft, pos: dict[int, str], events: list[SubEvent]) -> Target:

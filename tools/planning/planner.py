@@ -56,7 +56,7 @@ def plan_with_llm(question: str, client: LLMClient, *, channels: list[Channel] |
     messages = plan_messages(question, channels)
     draft, call = client.complete_structured(messages, PlanDraft, purpose="plan")
     plan = Plan(question=question, planner="llm", planner_note=f"planned by {client.model}", **draft.model_dump())
-    return plan, call
+    return plan.completed(), call
 
 
 def make_plan(

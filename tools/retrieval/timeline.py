@@ -1,0 +1,109 @@
+"""Targets that are not searched by their own words but read off the timeline next to an anchor:
+
+    next_speech(index, 12.0)               # the sentence that starts right after 12.0 s
+    previous_speech(index, 12.0)           # the sentence that ends right before 12.0 s
+    speech_during(index, 12.0, 15.0)       # what is said in a span
+    shot_after(index, 12.0) / shot_before  # the neighbouring shot (what happens next / just before)
+
+A "sentence" is a transcript line extended over the lines that continue it (gaps under ``CONTINUE_GAP_S`` and
+no sentence-final punctuation), so "what is said right after X" quotes the whole next sentence, not a fragment.
+"""
+
+from __future__ import annotations
+
+from vidreason.tools.index.video_index import VideoIndex
+from vidreason.tools.index.views import NodeInfo, TextItem, hierarchy_nodes, text_items
+
+#: a line continues the previous one when it starts within this many seconds and that one did not end a sentence
+CONTINUE_GAP_S = 0.35
+#: an item starting this much before a time still counts as "after" it (word timing jitter)
+OVERLAP_TOL_S = 0.25
+_END = (".", "!", "?", "。", "！", "？", "…")
+
+
+def _sentence(lines: list[TextItem], first: int, *, backwards: bool = False) -> list[TextItem]:
+    """The line ``first`` plus the lines that continue it (forwards) or that it continues (backwards)."""
+    out = [lines[first]]
+    if backwards:
+        k = first - 1
+        while k >= 0 and not lines[k].text.rstrip().endswith(_END) and out[0].start - lines[k].end <= CONTINUE_GAP_S:
+            out.insert(0, lines[k])
+            k -= 1
+        return out
+    k = first + 1
+    while (
+        k < len(lines) and not out[-1].text.rstrip().endswith(_END) and lines[k].start - out[-1].end <= CONTINUE_GAP_S
+    ):
+        out.append(lines[k])
+        k += 1
+    return out
+
+
+def next_speech(index: VideoIndex, t: float, *, skip: set[str] | None = None) -> list[TextItem]:
+    """The sentence said first after time ``t`` (lines in ``skip``, e.g. the anchor's own, are passed over)."""
+    lines = text_items(index, "speech")
+    for i, line in enumerate(lines):
+        if line.start >= t - OVERLAP_TOL_S and line.id not in (skip or set()):
+            return _sentence(lines, i)
+    return []
+
+
+def previous_speech(index: VideoIndex, t: float, *, skip: set[str] | None = None) -> list[TextItem]:
+    """The sentence said last before time ``t``."""
+    lines = text_items(index, "speech")
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].end <= t + OVERLAP_TOL_S and lines[i].id not in (skip or set()):
+            return _sentence(lines, i, backwards=True)
+    return []
+
+
+def speech_during(index: VideoIndex, start: float, end: float) -> list[TextItem]:
+    """The lines said (at least partly) inside ``[start, end]``."""
+    return [it for it in text_items(index, "speech") if it.end > start and it.start < end]
+
+
+def _shots(index: VideoIndex) -> list[NodeInfo]:
+    return [n for n in hierarchy_nodes(index) if n.level == "shot"]
+
+
+def shot_at(index: VideoIndex, t: float) -> NodeInfo | None:
+    """The shot that shows time ``t``."""
+    return next((s for s in _shots(index) if s.start <= t < s.end), None) or (
+        _shots(index)[-1] if _shots(index) and t >= _shots(index)[-1].start else None
+    )
+
+
+def shot_after(index: VideoIndex, t: float) -> NodeInfo | None:
+    """The first shot that starts at or after ``t`` (what the video shows next)."""
+    return next((s for s in _shots(index) if s.start >= t - OVERLAP_TOL_S), None)
+
+
+def shot_before(index: VideoIndex, t: float) -> NodeInfo | None:
+    """The last shot that ends at or before ``t``."""
+    before = [s for s in _shots(index) if s.end <= t + OVERLAP_TOL_S]
+    return before[-1] if before else None
+
+
+def part_of_video(index: VideoIndex, which: str) -> tuple[float, float, NodeInfo | None]:
+    """The span of the video's ``start`` or ``end``: its first or last event (scene when there is one event;
+    else the first or last fifth of the video), and the hierarchy node it is."""
+    duration = float(index.duration)
+    nodes = hierarchy_nodes(index)
+    for level in ("event", "scene"):
+        parts = [n for n in nodes if n.level == level]
+        if len(parts) > 1:
+            node = parts[0] if which == "start" else parts[-1]
+            return node.start, node.end, node
+    fifth = duration / 5
+    return (0.0, fifth, None) if which == "start" else (duration - fifth, duration, None)
+
+
+__all__ = [
+    "next_speech",
+    "part_of_video",
+    "previous_speech",
+    "shot_after",
+    "shot_at",
+    "shot_before",
+    "speech_during",
+]
