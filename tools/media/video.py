@@ -322,13 +322,16 @@ def iter_frames(
     raise VideoOpenError(f"{p}: could not decode any frame ({detail})")
 
 
-def frames_at(path: str | Path, times: list[float], *, short_side: int | None = None) -> list[tuple[float, np.ndarray]]:
-    """The first decoded frame at or after each of ``times`` (seconds), as ``(exact time, RGB frame)``; each
-    time is reached by seeking to the keyframe before it, so a few frames of a long video cost little (used
-    for on-demand reads such as OCR of the frames of one span). Times past the end give nothing."""
+def frames_at(
+    path: str | Path, times: list[float], *, short_side: int | None = None
+) -> list[tuple[float, float, np.ndarray]]:
+    """The first decoded frame at or after each of ``times`` (seconds), as ``(asked time, exact time, RGB
+    frame)``, in time order; each time is reached by seeking to the keyframe before it, so a few frames of a
+    long video cost little (used for on-demand reads such as OCR of the frames of one span). Times past the end
+    give nothing."""
     import av
 
-    out: list[tuple[float, np.ndarray]] = []
+    out: list[tuple[float, float, np.ndarray]] = []
     container = _open(path)
     with container:
         videos = [s for s in container.streams.video if not _is_cover_art(s)]
@@ -346,7 +349,8 @@ def frames_at(path: str | Path, times: list[float], *, short_side: int | None = 
                         continue
                     t = float(frame.pts * frame.time_base)
                     if t + 1e-3 >= want:
-                        out.append((t, frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA")))
+                        rgb = frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA")
+                        out.append((want, t, rgb))
                         break
             except av.error.FFmpegError as e:  # damaged stream: keep what decoded
                 log.warning("%s: decoding at %.2fs failed: %s", path, want, e)

@@ -19,7 +19,7 @@ from vidreason.tools.index.video_index import VideoIndex
 from vidreason.tools.index.views import text_items
 from vidreason.tools.retrieval.grounder import get_grounder, text_matcher
 from vidreason.tools.retrieval.occurrences import Occurrence, find_in_items
-from vidreason.tools.retrieval.screen import indexed, scan_screen
+from vidreason.tools.retrieval.screen import indexed, scan_screen, screen_lines
 
 #: a visual span counts as evidence when its mean similarity is this many standard deviations above the video's
 VISUAL_Z_MIN = 1.0
@@ -103,6 +103,8 @@ def find_event(index: VideoIndex, event: SubEvent) -> EventSearch:
             search.notes.append(note)
         else:
             items = text_items(index, channel)  # type: ignore[arg-type]
+            if channel == "ocr":
+                items = screen_lines(items)
         if not items:
             if channel in channels:
                 search.skipped.append(f"{channel}: nothing of this channel in the index")

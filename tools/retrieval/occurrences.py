@@ -88,7 +88,7 @@ FRAMING = frozenset(
         "crowd",
     ]
 )
-_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|[^\W_]+", re.UNICODE)
+_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|[^\W\d_]+|\d+", re.UNICODE)
 
 
 class Occurrence(BaseModel):

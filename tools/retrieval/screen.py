@@ -39,9 +39,10 @@ def _read(index: VideoIndex, times: list[float]) -> list[TextItem]:
     if todo:
         engine = get_engine(index.models)
         config = index.settings.ocr
-        for t, frame in frames_at(index.path, todo, short_side=config.short_side):
-            memo[round(t, 2)] = read_frame(frame, min_score=config.min_score, engine=engine)
-        for t in todo:
+        side = min(config.short_side, index.info.width, index.info.height)  # never upscale for OCR
+        for want, _, frame in frames_at(index.path, todo, short_side=side):
+            memo[round(want, 2)] = read_frame(frame, min_score=config.min_score, engine=engine)
+        for t in todo:  # past the end: nothing to read
             memo.setdefault(round(t, 2), [])
     per_frame = [(index.frame_at(t), t, memo.get(round(t, 2), [])) for t in sorted(times)]
     items = dedup_detections(per_frame)
@@ -51,7 +52,7 @@ def _read(index: VideoIndex, times: list[float]) -> list[TextItem]:
             id=f"ocr@{it.start:.2f}:{k}",
             channel="ocr",
             start=it.start,
-            end=max(it.end, it.start + step),
+            end=min(max(it.end, it.start + step), float(index.duration)),
             text=it.text,
             frame_index=it.frame_index,
         )
@@ -59,25 +60,39 @@ def _read(index: VideoIndex, times: list[float]) -> list[TextItem]:
     ]
 
 
+def screen_lines(items: list[TextItem]) -> list[TextItem]:
+    """Text boxes seen over the same frames joined into one line each ("BERLIN" + "OFFICE" -> "BERLIN OFFICE"),
+    in reading order, so a slide's text is matched and quoted as a whole."""
+    groups: dict[tuple[float, float], list[TextItem]] = {}
+    for it in items:
+        groups.setdefault((round(it.start, 2), round(it.end, 2)), []).append(it)
+    out = []
+    for parts in groups.values():
+        first = parts[0]
+        text = " ".join(p.text for p in parts)
+        out.append(first.model_copy(update={"text": text, "id": "+".join(p.id for p in parts)}))
+    return sorted(out, key=lambda it: (it.start, it.end))
+
+
 def read_screen(index: VideoIndex, start: float, end: float, n: int = SPAN_FRAMES) -> tuple[list[TextItem], str]:
     """On-screen text in ``[start, end]``: the OCR stage's items when the index has them, else OCR of ``n``
     frames spread over the span. The note says which (for the trace)."""
     if indexed(index):
         found = [it for it in text_items(index, "ocr") if it.start <= end and it.end >= start]
-        return found, "on-screen text from the OCR stage"
+        return screen_lines(found), "on-screen text from the OCR stage"
     end = max(end, start)
     times = list(np.linspace(start, end, n)) if end - start > 0.2 and n > 1 else [(start + end) / 2]
     try:
         items = _read(index, [float(t) for t in times])
     except (ModelUnavailable, VideoOpenError) as e:
         return [], f"on-screen text could not be read on demand ({e})"
-    return items, f"OCR was not indexed: read {len(times)} frame(s) of {start:.1f}-{end:.1f}s on demand"
+    return screen_lines(items), f"OCR was not indexed: read {len(times)} frame(s) of {start:.1f}-{end:.1f}s on demand"
 
 
 def scan_screen(index: VideoIndex) -> tuple[list[TextItem], str]:
     """All on-screen text of the video: the OCR stage's items, or an on-demand scan of short videos."""
     if indexed(index):
-        return text_items(index, "ocr"), "on-screen text from the OCR stage"
+        return screen_lines(text_items(index, "ocr")), "on-screen text from the OCR stage"
     duration = float(index.duration)
     if duration > SCAN_MAX_S:
         return [], (
@@ -90,7 +105,7 @@ def scan_screen(index: VideoIndex) -> tuple[list[TextItem], str]:
         items = _read(index, times)
     except (ModelUnavailable, VideoOpenError) as e:
         return [], f"on-screen text could not be read on demand ({e})"
-    return items, f"OCR was not indexed: scanned {n} frame(s) on demand"
+    return screen_lines(items), f"OCR was not indexed: scanned {n} frame(s) on demand"
 
 
-__all__ = ["indexed", "read_screen", "scan_screen"]
+__all__ = ["indexed", "read_screen", "scan_screen", "screen_lines"]

@@ -19,6 +19,8 @@ CONTINUE_GAP_S = 0.35
 #: an item starting this much before a time still counts as "after" it (word timing jitter)
 OVERLAP_TOL_S = 0.25
 _END = (".", "!", "?", "。", "！", "？", "…")
+#: the longest share of the video that still counts as its "start" or "end"
+PART_MAX = 0.35
 
 
 def _sentence(lines: list[TextItem], first: int, *, backwards: bool = False) -> list[TextItem]:
@@ -85,15 +87,16 @@ def shot_before(index: VideoIndex, t: float) -> NodeInfo | None:
 
 
 def part_of_video(index: VideoIndex, which: str) -> tuple[float, float, NodeInfo | None]:
-    """The span of the video's ``start`` or ``end``: its first or last event (scene when there is one event;
-    else the first or last fifth of the video), and the hierarchy node it is."""
+    """The span of the video's ``start`` or ``end``: its first or last event, or scene, when that is at most
+    ``PART_MAX`` of the video; else its first or last fifth. Also the hierarchy node it is, if any."""
     duration = float(index.duration)
     nodes = hierarchy_nodes(index)
     for level in ("event", "scene"):
         parts = [n for n in nodes if n.level == level]
         if len(parts) > 1:
             node = parts[0] if which == "start" else parts[-1]
-            return node.start, node.end, node
+            if node.end - node.start <= PART_MAX * duration:
+                return node.start, node.end, node
     fifth = duration / 5
     return (0.0, fifth, None) if which == "start" else (duration - fifth, duration, None)
 
