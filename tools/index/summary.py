@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 STAGE_NAME = "summaries"
 META_KEY = "summaries"
 PROMPT_NAME = "summary"
-ALGORITHM_VERSION = "1"
+ALGORITHM_VERSION = "2"
 Method = Literal["llm", "extractive", "structural"]
 #: summarised levels, bottom-up (shots are the leaves: their text is caption + transcript + OCR)
 LEVELS: tuple[Level, ...] = ("scene", "event", "video")
@@ -129,14 +129,40 @@ def _word_count(text: str) -> int:
     return len(text.split()) + len(_CJK.findall(text)) // 2
 
 
+def _sentences(items: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """``(item position, sentence)`` of the items' texts without their labels. What is said runs on across
+    items (a sentence spoken over a cut is split between two shots), so it is joined before it is split into
+    sentences; each sentence belongs to the item it starts in. Captions and on-screen text stay per item."""
+    out: list[tuple[int, str]] = []
+    spoken: list[tuple[int, str]] = []
+    said = f"{dict(LEAF_FIELDS)['transcript']}:"
+    for k, item in enumerate(items):
+        for line in str(item["text"]).splitlines():
+            label, sep, rest = line.partition(": ")
+            if sep and f"{label}:" == said:
+                spoken.append((k, rest.strip()))
+            elif sep and label in {name for _, name in LEAF_FIELDS}:
+                out += [(k, s.strip()) for s in _SENTENCE_END.split(rest) if s.strip()]
+            elif line.strip():
+                out += [(k, s.strip()) for s in _SENTENCE_END.split(line) if s.strip()]
+    owner: list[int] = []
+    text = ""
+    for k, part in spoken:
+        text += (" " if text else "") + part
+        owner += [k] * (len(text) - len(owner))
+    pos = 0
+    for s in _SENTENCE_END.split(text):
+        at = text.find(s, pos)
+        if s.strip() and at >= 0:
+            out.append((owner[min(at, len(owner) - 1)], s.strip()))
+            pos = at + len(s)
+    return sorted(out, key=lambda ks: ks[0])
+
+
 def extractive_summary(items: list[dict[str, Any]], max_words: int) -> tuple[str, list[str]]:
     """The most central sentences of the items' texts (TF-IDF cosine centrality, near-duplicates skipped), in
     time order, within ``max_words``; cites are the ids of the items they come from."""
-    sentences: list[tuple[int, str]] = []
-    for k, item in enumerate(items):
-        for part in _SENTENCE_END.split(item["text"]):
-            if part.strip():
-                sentences.append((k, part.strip()))
+    sentences = _sentences(items)
     if not sentences:
         return "", []
     vocab: dict[str, int] = {}
