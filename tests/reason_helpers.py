@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,16 @@ def cite_speech(text_part: str) -> Any:
         block = re.search(r"```json\n(.*?)\n```", user, re.DOTALL)
         assert block, "the evidence must be sent as a quoted JSON data block"
         items = json.loads(block.group(1))
-        hits = [it["id"] for it in items if it["channel"] == "speech" and text_part in it["content"].lower()]
+        speech = [it for it in items if it["channel"] == "speech"]
+        hits = [it["id"] for it in speech if text_part in it["content"].lower()]
+        if not hits and speech:  # the recogniser heard another word: the closest-sounding line
+            import difflib
+
+            def closeness(it: dict[str, Any]) -> float:
+                words = re.findall(r"[a-z]+", it["content"].lower()) or [""]
+                return max(difflib.SequenceMatcher(None, w, text_part).ratio() for w in words)
+
+            hits = [max(speech, key=closeness)["id"]]
         body = {
             "text": f"The speaker says {text_part}.",
             "confidence": 0.9,
@@ -124,6 +134,26 @@ def cite_speech(text_part: str) -> Any:
 
 
 SUPPORTED = {"checks": [], "answer_supported": True, "revised_text": None}
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def line_spoken(cache: Path, path: Path, span: tuple[float, float]) -> str:
+    """What the index's transcript heard during ``span`` (whatever words the local espeak-ng build and the
+    recogniser produced), so tests check that an answer quotes the right line without assuming its wording."""
+    from vidreason.tools.index.video_index import VideoIndex
+
+    transcript = VideoIndex.load(path, reason_settings(cache)).get("transcript")
+    lines = [s.text.strip() for s in transcript.segments if s.end > span[0] and s.start < span[1]]
+    assert lines, f"nothing was transcribed in {span}"
+    return " ".join(lines)
+
+
+def quotes(answer_text: str, line: str) -> bool:
+    """Whether the answer quotes ``line`` (case and punctuation ignored)."""
+    return _norm(line) in _norm(answer_text)
 
 
 _SHARED: dict[str, Any] = {}

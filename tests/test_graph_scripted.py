@@ -223,3 +223,21 @@ def test_verification_rejects_fabricated_frames_and_quotes(clip):
     reasons = [r["reason"] for r in rejected]
     assert "not in the index" in reasons[0] and "does not match frame" in reasons[1]
     assert "outside every evidence span" in reasons[2] and "not in the evidence" in reasons[3]
+
+
+def test_verifier_revision_that_adds_claims_is_not_used(clip):
+    revised = {
+        "checks": [],
+        "answer_supported": False,
+        "revised_text": "The speaker says it is raining heavily.",
+    }
+    script = [plan_reply(("e1", "the weather", SPEECH)), cite_speech("sunny"), revised]
+    reasoner, _, path, _ = _reasoner(clip, script)
+    a = reasoner.ask(path, "What does the speaker say about the weather?")
+    assert a.text == "The speaker says sunny." and a.confidence <= 0.3
+    notes = [n for s in reasoner.trace(a.trace_id).steps for n in s.notes]
+    assert any("revision adds claims" in n for n in notes)
+    from vidreason.graphs.nodes.verify import only_drops
+
+    assert only_drops("It is sunny. The train leaves at noon.", "It is sunny.")
+    assert not only_drops("It is sunny.", "It is raining heavily.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from reason_helpers import TRAIN, WEATHER, reason_settings, shared_clip
+from reason_helpers import TRAIN, WEATHER, line_spoken, quotes, reason_settings, shared_clip
 
 
 def test_top_level_export():
@@ -28,7 +28,7 @@ def test_ground_sync_and_async():
     ga = asyncio.run(r.aground(path, TRAIN))
     assert truth[TRAIN][0] - 0.6 <= ga.spans[0].start
     a = asyncio.run(r.aask(path, "what is said about the train?"))
-    assert "noon" in a.text.lower() and a.trace_id
+    assert quotes(a.text, line_spoken(cache, path, truth[TRAIN])) and a.trace_id
 
 
 def test_ground_rejects_empty_query():

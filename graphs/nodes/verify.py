@@ -115,9 +115,23 @@ def _llm_check(
             out.append(c)
     text = answer["text"]
     if not report.answer_supported and report.revised_text:
-        rec.note("the verifier revised the answer to drop unsupported claims")
-        text = report.revised_text
+        if only_drops(text, report.revised_text):
+            rec.note("the verifier revised the answer to drop unsupported claims")
+            text = report.revised_text
+        else:  # a revision that says something new is itself unverified: keep the answer, trust it less
+            rec.note(f"the verifier's revision adds claims and was not used: {report.revised_text[:200]!r}")
+            answer["confidence"] = min(float(answer.get("confidence", 0.5)), 0.3)
+    elif not report.answer_supported:
+        answer["confidence"] = min(float(answer.get("confidence", 0.5)), 0.3)
     return out, rejected, text
+
+
+def only_drops(original: str, revised: str) -> bool:
+    """Whether ``revised`` only leaves parts of ``original`` out: every one of its sentences is (after
+    normalising case and punctuation) part of the original text."""
+    whole = _norm(original)
+    parts = [_norm(s) for s in re.split(r"(?<=[.!?])\s+", revised) if _norm(s)]
+    return bool(parts) and all(p in whole for p in parts)
 
 
 def _verify(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[str, Any]:
