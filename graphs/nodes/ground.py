@@ -23,8 +23,12 @@ def _ground(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[str, 
     rec.inputs = {"sub_events": {e.id: {"text": e.description, "channels": list(e.channels)} for e in plan.sub_events}}
     searches: dict[str, dict[str, Any]] = {}
     groundings: dict[str, list[dict[str, Any]]] = {}
+    duration = float(ctx.index.duration)
+    candidates = state.get("candidates") or {}
     for event in plan.sub_events:
-        search: EventSearch = rec.tool("find_event", find_event, event)
+        windows = [(w["start"], w["end"]) for w in candidates.get(event.id) or []]
+        whole = not windows or (windows[0][0] <= 0 and windows[0][1] >= duration - 1e-6 and len(windows) == 1)
+        search: EventSearch = rec.tool("find_event", find_event, event, windows=None if whole else windows)
         for note in search.notes:
             rec.note(note, public=False)
         if not search.found:

@@ -1,7 +1,8 @@
-"""``locate``: coarse search. For each sub-event, find the events/scenes worth a closer look from summaries,
-captions, transcript lines, OCR and CLIP similarity (``search_moments``), and turn them into a few windows for
-``ground``. Short videos (or indexes without a hierarchy above shots) are searched whole: frame-level scoring
-of the whole video is then cheap."""
+"""``locate``: coarse search for long videos. For each sub-event seen in the frames, find the events/scenes worth
+a closer look from summaries, captions, transcript lines, OCR and CLIP similarity (``search_moments``), and turn
+them into a few windows inside which ``ground`` scores the frames. Short videos (or indexes without a hierarchy
+above shots) are searched whole: frame-level scoring of the whole video is then cheap; text channels are always
+matched line by line over the whole video."""
 
 from __future__ import annotations
 
@@ -57,14 +58,17 @@ def _locate(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[str, 
     }
     candidates: dict[str, list[dict[str, Any]]] = {}
     for event in plan.sub_events:
+        if whole or "visual" not in event.channels:
+            # text channels are matched line by line over the whole video anyway; short videos are scored whole
+            candidates[event.id] = [{"start": 0.0, "end": round(duration, 3), "score": 1.0, "matches": []}]
+            continue
         found = []
         for text in event.texts[:3]:
             found += rec.tool("search_moments", planner_tools.search_moments, text, k=MAX_WINDOWS)
         found.sort(key=lambda m: -m.score)
-        if whole or not found:
+        if not found:
             windows = [(0.0, duration, 1.0)]
-            if not whole:
-                rec.note(f"{event.id}: nothing matched coarsely; searching the whole video", public=False)
+            rec.note(f"{event.id}: nothing matched coarsely; searching the whole video", public=False)
         else:
             raw = []
             for m in found[:MAX_WINDOWS]:

@@ -61,7 +61,7 @@ class EventSearch(BaseModel):
         return self.ranked()[0]
 
 
-def _visual(index: VideoIndex, event: SubEvent, search: EventSearch) -> None:
+def _visual(index: VideoIndex, event: SubEvent, search: EventSearch, windows: list[tuple[float, float]] | None) -> None:
     grounder = get_grounder(index)
     why = grounder.available().get("visual")
     if why is not None:
@@ -73,9 +73,11 @@ def _visual(index: VideoIndex, event: SubEvent, search: EventSearch) -> None:
         return
     search.searched.append("visual")
     mean, std = float(curve.mean()), float(curve.std()) or 1e-6
-    g = grounder.ground(event.description, channels=["visual"])
+    spans = []
+    for window in windows or [None]:  # type: ignore[list-item]
+        spans += grounder.ground(event.description, channels=["visual"], window=window).spans[:VISUAL_SPANS]
     times = index.frame_times
-    for s in g.spans[:VISUAL_SPANS]:
+    for s in sorted(spans, key=lambda s: -s.score)[:VISUAL_SPANS]:
         sel = (times >= s.start) & (times <= s.end)
         if not sel.any():
             continue
@@ -87,8 +89,9 @@ def _visual(index: VideoIndex, event: SubEvent, search: EventSearch) -> None:
             )
 
 
-def find_event(index: VideoIndex, event: SubEvent) -> EventSearch:
-    """Every occurrence of ``event`` in the video (see the module doc)."""
+def find_event(index: VideoIndex, event: SubEvent, *, windows: list[tuple[float, float]] | None = None) -> EventSearch:
+    """Every occurrence of ``event`` in the video (see the module doc); the frames are scored only inside
+    ``windows`` when given (the coarse search of long videos)."""
     search = EventSearch(event_id=event.id)
     matcher = text_matcher(index)
     channels = list(event.channels)
@@ -112,7 +115,7 @@ def find_event(index: VideoIndex, event: SubEvent) -> EventSearch:
         search.searched.append(channel)
         search.occurrences += find_in_items(matcher, event, items, channel)
     if "visual" in channels:
-        _visual(index, event, search)
+        _visual(index, event, search, windows)
     search.occurrences.sort(key=lambda o: (o.start, o.end))
     return search
 
