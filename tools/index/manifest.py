@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from vidreason.tools.core import storage
-from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound
+from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound, one_line
 from vidreason.tools.core.media import StageStatus, VideoInfo
 from vidreason.tools.core.settings import Settings
 from vidreason.tools.media.video import probe
@@ -60,9 +60,12 @@ def read_manifest(root: Path, video: Path) -> Manifest:
     if not manifest_file.exists():
         raise IndexNotFound(f"{video}: not indexed yet with these settings (run `vidreason index {video}`)")
     try:
-        return Manifest.model_validate_json(manifest_file.read_text())
-    except ValueError as e:
-        raise IndexCorrupt(f"{manifest_file}: unreadable manifest ({e}); rebuild with --force") from e
+        return Manifest.model_validate_json(manifest_file.read_bytes())
+    except (ValueError, OSError) as e:
+        why = "empty file" if isinstance(e, ValueError) and not manifest_file.stat().st_size else one_line(e)
+        raise IndexCorrupt(
+            f"{manifest_file}: unreadable manifest ({why}); fix: `vidreason index {video}` rewrites it"
+        ) from e
 
 
 __all__ = ["MANIFEST_VERSION", "Manifest", "index_root", "locate", "read_manifest"]
