@@ -94,8 +94,9 @@ class TraceStore:
             conn = self._connect()
         except (OSError, sqlite3.Error) as e:
             return str(e)
-        try:
-            conn.execute("BEGIN IMMEDIATE")  # takes the write lock without writing anything
+        try:  # a write rolled back: SQLite silently opens an unwritable file read-only, which only writes reveal
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("CREATE TABLE vidreason_write_probe (x)")
             conn.rollback()
         except sqlite3.Error as e:
             return None if "locked" in str(e) else str(e)  # busy with another run: writable

@@ -136,6 +136,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound
+    from vidreason.tools.index.stages import registered
     from vidreason.tools.index.video_index import VideoIndex
     from vidreason.tools.media.video import probe
 
@@ -153,8 +154,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             index = None
     if index is not None:
         out["index"] = index.summary()
-        try:
-            graph = index.get("summaries") or index.get("graph")  # the annotated hierarchy when it exists
+        try:  # the annotated hierarchy when it exists
+            graph = next((g for n in ("summaries", "graph") if registered(n) and (g := index.get(n))), None)
         except IndexCorrupt as e:
             graph, out["hierarchy_error"] = None, str(e)
         if graph is not None:
