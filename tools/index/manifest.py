@@ -4,7 +4,9 @@ Layout under ``<cache_dir>/index/<content-hash>-fps<fps>/``::
 
     manifest.json          provenance: what probe() found, settings, packages, every stage's status
                            (rewritten atomically after each committed stage)
-    stages/<name>-<key>/   one folder per computed stage: artefact files + status.json
+    stages/<name>-<key>/   one folder per computed stage: artefact files, the ``ok`` marker (when there is an
+                           artefact) and status.json, the stage's record: status, reason, and every file's
+                           size and checksum (``integrity`` checks them); failed stages have a record too
 """
 
 from __future__ import annotations
