@@ -124,8 +124,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             rtf = index.duration / wall if wall > 0 else float("inf")
             print(f"{video}: {index.duration:.1f}s video indexed in {wall:.2f}s ({rtf:.1f}x realtime) [{stages_line}]")
             for name, reason in index.degraded.items():
-                kind = index.manifest.stages[name].status
-                print(f"  {'degraded' if kind == 'degraded' else kind} {name}: {reason}")
+                print(f"  {index.manifest.stages[name].status} {name}: {reason}")
             if failed:
                 print(
                     f"  failed stages are recorded and retried by `vidreason index {video} --force`, or by itself "

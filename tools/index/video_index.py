@@ -79,7 +79,7 @@ class VideoIndex:
         self.models = models or default_registry()  # where stages and query tools load their models
         #: per-index memo of query-time tools (text views, grounding curves); lives and dies with the index
         self.memo: dict[str, Any] = {}
-        #: stages found damaged when the index was opened without building (``load(complete=False)``)
+        #: stage name -> problem, for stages found damaged by ``load(complete=False)`` or when loading an artefact
         self.damaged: dict[str, str] = {}
         self._keys: dict[str, str] = {}
         self._cache: dict[str, Any] = {}
