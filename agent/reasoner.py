@@ -31,6 +31,7 @@ from vidreason.tools.core.results import Answer, Citation, Grounding, ScoredSpan
 from vidreason.tools.core.settings import Settings
 from vidreason.tools.index.video_index import VideoIndex
 from vidreason.tools.llm.client import LLMClient
+from vidreason.tools.media.inputs import resolve_video_path
 from vidreason.tools.planning.question import validate_question
 from vidreason.tools.retrieval.grounder import get_grounder
 
@@ -95,7 +96,7 @@ class VideoReasoner:
         self, path: str | Path, *, progress: Callable[[str, float], None] | None = None, force: bool = False
     ) -> VideoIndex:
         """Build (or reuse) the cached index of ``path``."""
-        key = Path(path).resolve()
+        key = resolve_video_path(path)  # one-line VideoOpenError for missing files and symlink loops
         if force or key not in self._indexes:
             self._indexes[key] = VideoIndex.build(
                 key, self.settings, progress=progress, force=force, models=self.models
@@ -150,7 +151,7 @@ class VideoReasoner:
         ctx = Context(llm=self.llm.model if self.llm else None, resources=live)
         trace_id = new_trace_id()
         config = thread_config(trace_id, recursion_limit=RECURSION_LIMIT)
-        inputs: InputState = {"question": question, "video": str(path)}
+        inputs: InputState = {"question": question, "video": str(index.path)}  # absolute: traces outlive the cwd
         return ctx, inputs, config, index
 
     def ask(self, path: str | Path, question: str) -> Answer:

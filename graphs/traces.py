@@ -11,6 +11,7 @@ LLM prompts and responses optionally redacted.
 from __future__ import annotations
 
 import builtins
+import logging
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,11 +23,12 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
-from vidreason.tools.core.errors import TraceNotFound
+from vidreason.tools.core.errors import TraceNotFound, TraceStoreError
 from vidreason.tools.core.results import LLMCall, TraceStep
 from vidreason.tools.core.settings import Settings
 
 TRACE_FILE = "traces.sqlite"
+log = logging.getLogger(__name__)
 
 
 def new_trace_id() -> str:
@@ -86,11 +88,38 @@ class TraceStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return sqlite3.connect(str(self.path), check_same_thread=False)
 
+    def writable(self) -> str | None:
+        """``None`` when runs can be stored here, else why not (a read-only cache, a file in the way, ...)."""
+        try:
+            conn = self._connect()
+        except (OSError, sqlite3.Error) as e:
+            return str(e)
+        try:  # a write rolled back: SQLite silently opens an unwritable file read-only, which only writes reveal
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("CREATE TABLE vidreason_write_probe (x)")
+            conn.rollback()
+        except sqlite3.Error as e:
+            return None if "locked" in str(e) else str(e)  # busy with another run: writable
+        finally:
+            conn.close()
+        return None
+
+    def _unstored(self, why: str) -> Any:
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        log.warning("this run's trace is not stored: %s cannot be written (%s)", self.path, why)
+        return InMemorySaver()
+
     @contextmanager
     def saver(self) -> Iterator[Any]:
-        """A ``SqliteSaver`` over the store (closed on exit)."""
+        """A ``SqliteSaver`` over the store (closed on exit); an in-memory one, with a warning, when the store
+        cannot be written (a read-only cache still answers, it only keeps no trace)."""
         from langgraph.checkpoint.sqlite import SqliteSaver
 
+        why = self.writable()
+        if why is not None:
+            yield self._unstored(why)
+            return
         conn = self._connect()
         try:
             saver = SqliteSaver(conn)
@@ -101,39 +130,86 @@ class TraceStore:
 
     @asynccontextmanager
     async def asaver(self) -> AsyncIterator[Any]:
-        """An ``AsyncSqliteSaver`` over the store, for ``astream``/``ainvoke``."""
+        """An ``AsyncSqliteSaver`` over the store, for ``astream``/``ainvoke`` (in memory, with a warning, when
+        the store cannot be written)."""
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        why = self.writable()
+        if why is not None:
+            yield self._unstored(why)
+            return
         async with AsyncSqliteSaver.from_conn_string(str(self.path)) as saver:
             yield saver
 
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection; ``TraceStoreError`` (one line) when the file cannot be read as a store.
+
+        A store in a read-only folder has no ``-shm`` file for WAL readers and cannot create one: it is then
+        opened as immutable (nothing can write there anyway)."""
+        uri = self.path.resolve().as_uri()
+        conn = None
+        try:
+            for options in ("mode=ro", "mode=ro&immutable=1"):
+                try:
+                    conn = sqlite3.connect(f"{uri}?{options}", uri=True, check_same_thread=False)
+                    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                    break
+                except sqlite3.OperationalError:
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    if "immutable" in options:
+                        raise
+            assert conn is not None
+            yield conn
+        except sqlite3.Error as e:
+            raise TraceStoreError(
+                f"{self.path}: the trace store cannot be read ({e}); check its permissions, or move the damaged "
+                "file away (a new one is started by the next run)"
+            ) from e
+        finally:
+            if conn is not None:
+                conn.close()
+
+    @contextmanager
+    def _read_saver(self) -> Iterator[Any]:
+        """A ``SqliteSaver`` over a read-only connection (its tables are not created: nothing is written)."""
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        with self._reader() as conn:
+            saver = SqliteSaver(conn)
+            saver.is_setup = True
+            yield saver
+
     def list(self, limit: int = 100) -> list[str]:
-        """Stored trace ids, most recent first."""
+        """Stored trace ids, most recent first; ``TraceStoreError`` when the store exists but cannot be read."""
         if not self.path.exists():
             return []
-        conn = self._connect()
-        try:
-            rows = conn.execute(
-                "SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints GROUP BY thread_id "
-                "ORDER BY last DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        except sqlite3.OperationalError:  # no run stored yet
-            return []
-        finally:
-            conn.close()
+        with self._reader() as conn:
+            try:
+                rows = conn.execute(
+                    "SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints GROUP BY thread_id "
+                    "ORDER BY last DESC LIMIT ?",
+                    (limit,),
+                ).fetchall()
+            except sqlite3.OperationalError as e:
+                if "no such table" in str(e):  # the file exists but no run was stored yet
+                    return []
+                raise
         return [r[0] for r in rows]
 
     def get(self, trace_id: str, *, redact: bool = False) -> Trace:
         """The trace of run ``trace_id`` rebuilt from its checkpoints; ``TraceNotFound`` if unknown. Reads the
-        checkpointer directly: no graph is compiled."""
+        checkpointer directly (read-only): no graph is compiled."""
         if not self.path.exists():
             raise TraceNotFound(f"no trace {trace_id!r}: the trace store {self.path} does not exist yet")
-        with self.saver() as saver:
-            history = [Snapshot.of(tup) for tup in saver.list(thread_config(trace_id))]
+        known = self.list(limit=5)  # also checks that the store is readable
+        history = []
+        if known:
+            with self._read_saver() as saver:
+                history = [Snapshot.of(tup) for tup in saver.list(thread_config(trace_id))]
         if not history:
-            known = self.list(limit=5)
             raise TraceNotFound(f"no trace {trace_id!r} in {self.path}; recent ids: {known or 'none'}")
         return trace_from_history(trace_id, history, redact=redact)
 
@@ -143,7 +219,7 @@ class TraceStore:
         if not ids:
             return []
         out = []
-        with self.saver() as saver:
+        with self._read_saver() as saver:
             for tid in ids:
                 tup = saver.get_tuple(thread_config(tid))
                 if tup is not None:

@@ -7,7 +7,9 @@ entries called with the argparse subparsers object), so this module stays small 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -43,14 +45,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from vidreason.tools.core.errors import VidreasonError
+def _error_line(error: BaseException) -> str:
+    """The message of ``error`` on one line (an OSError as ``path: reason``)."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror}"
+    return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from vidreason.tools.core.errors import VidreasonError, one_line
+
+    for stream in (sys.stdout, sys.stderr):  # undecodable file names and text print escaped, never crash
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except VidreasonError as e:  # raised by argument converters such as resolve_video
-        print(f"vidreason: error: {e}", file=sys.stderr)
+        print(f"vidreason: error: {_error_line(e)}", file=sys.stderr)
         return 1
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.ERROR if args.quiet else logging.WARNING,
@@ -64,16 +78,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VidreasonError as e:
         if args.debug:
             raise
-        print(f"vidreason: error: {e}", file=sys.stderr)
+        print(f"vidreason: error: {_error_line(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("vidreason: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
+        return 1
+    except OSError as e:  # the file system refused something (permissions, a file where a folder should be)
+        if args.debug:
+            raise
+        print(f"vidreason: error: {_error_line(e)}", file=sys.stderr)
+        return 1
     except Exception as e:
         if args.debug:
             raise
         print(
-            f"vidreason: unexpected error: {type(e).__name__}: {e} (rerun with --debug for a traceback)",
+            f"vidreason: unexpected error: {one_line(e)} (rerun with --debug for a traceback)",
             file=sys.stderr,
         )
         return 1

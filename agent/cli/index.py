@@ -57,6 +57,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add_settings_args(c)
     c.set_defaults(func=cmd_cache_clear)
+    c = csub.add_parser(
+        "verify",
+        help="check every file of the cached indexes against its recorded size and checksum",
+        description="Check the cached indexes (all, or those of the given videos): every stage file's size and "
+        "checksum. Exits 1 when something is damaged; `vidreason index VIDEO` rebuilds damaged stages.",
+    )
+    c.add_argument("videos", nargs="*", type=Path, metavar="VIDEO")
+    c.add_argument("--json", action="store_true")
+    add_settings_args(c)
+    c.set_defaults(func=cmd_cache_verify)
 
 
 def _progress_bar(enabled: bool, label: str) -> Any:
@@ -104,19 +114,28 @@ def cmd_index(args: argparse.Namespace) -> int:
         finally:
             progress.close()
         wall = time.perf_counter() - t0
+        failed = [n for n, s in index.manifest.stages.items() if s.status == "failed"]
+        failures += bool(failed)
         if args.json:
-            print(json.dumps({"video": str(video), "ok": True, "seconds": round(wall, 3), **index.summary()}))
+            summary = {"video": str(video), "ok": not failed, "failed": failed, "seconds": round(wall, 3)}
+            print(json.dumps({**summary, **index.summary()}))
         else:
             stages_line = ", ".join(f"{n}:{s.status}" for n, s in index.manifest.stages.items())
             rtf = index.duration / wall if wall > 0 else float("inf")
             print(f"{video}: {index.duration:.1f}s video indexed in {wall:.2f}s ({rtf:.1f}x realtime) [{stages_line}]")
             for name, reason in index.degraded.items():
-                print(f"  degraded {name}: {reason}")
+                print(f"  {index.manifest.stages[name].status} {name}: {reason}")
+            if failed:
+                print(
+                    f"  failed stages are recorded and retried by `vidreason index {video} --force`, or by itself "
+                    "once the code or the stages they read change"
+                )
     return 1 if failures else 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from vidreason.tools.core.errors import IndexNotFound
+    from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound
+    from vidreason.tools.index.stages import registered
     from vidreason.tools.index.video_index import VideoIndex
     from vidreason.tools.media.video import probe
 
@@ -126,15 +145,18 @@ def cmd_info(args: argparse.Namespace) -> int:
     index = None
     try:
         index = VideoIndex.load(args.video, settings)
-    except IndexNotFound as e:
+    except (IndexNotFound, IndexCorrupt) as e:
         out["index_missing"] = str(e)
-        try:  # a partial index still has useful provenance
+        try:  # a partial (or damaged) index still has useful provenance
             index = VideoIndex.load(args.video, settings, complete=False)
-        except IndexNotFound:
+        except (IndexNotFound, IndexCorrupt):
             index = None
     if index is not None:
         out["index"] = index.summary()
-        graph = index.get("summaries") or index.get("graph")  # the annotated hierarchy when it exists
+        try:  # the annotated hierarchy when it exists
+            graph = next((g for n in ("summaries", "graph") if registered(n) and (g := index.get(n))), None)
+        except IndexCorrupt as e:
+            graph, out["hierarchy_error"] = None, str(e)
         if graph is not None:
             out["hierarchy"] = graph.to_dict() if args.json else graph.render_tree(max_depth=args.depth)
     if args.json:
@@ -143,7 +165,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     v = info
     print(
         f"{v.path}\n  container {v.container}, {v.size_bytes / 1e6:.1f} MB, {v.duration:.2f}s, "
-        f"{v.width}x{v.height} @ {v.fps:.3f} fps{' (variable frame rate)' if v.variable_frame_rate else ''}, "
+        f"{v.width}x{v.height}{f' (rotated {v.rotation} deg)' if v.rotation else ''} @ {v.fps:.3f} fps"
+        f"{' (variable frame rate)' if v.variable_frame_rate else ''}, "
         f"{v.frame_count} frames"
     )
     for s in v.streams:
@@ -156,15 +179,32 @@ def cmd_info(args: argparse.Namespace) -> int:
     if "index_missing" in out:
         print(f"  not fully indexed: {out['index_missing']}")
     if index is not None:
-        print(f"  index: {index.root}  ({len(index.frame_times)} frames at {index.manifest.fps:g} fps)")
+        print(f"  index: {index.root}  ({out['index']['frames'] or '?'} frames at {index.manifest.fps:g} fps)")
         for name, st in index.manifest.stages.items():
+            if name in index.damaged:
+                continue
             models = ", ".join(f"{k}={m}" for k, m in st.models.items())
             reason = f" - {st.reason}" if st.reason else ""
             print(f"    {name:<11} {st.status:<9} {st.wall_s:8.2f}s  {models}{reason}")
+        for name, why in index.damaged.items():
+            print(f"    {name:<11} DAMAGED   {why} (`vidreason index {args.video}` rebuilds it)")
+        print("  " + _llm_rebuild_note(settings))
         print("  packages: " + ", ".join(f"{k} {v}" for k, v in index.manifest.packages.items()))
         if "hierarchy" in out:
             print(out["hierarchy"])
+        elif "hierarchy_error" in out:
+            print(f"  hierarchy: {out['hierarchy_error']}")
     return 0
+
+
+def _llm_rebuild_note(settings: Settings) -> str:
+    """What happens to stages that degraded because the LLM failed (the ``rebuild_llm_degraded`` setting)."""
+    if settings.rebuild_llm_degraded:
+        return "rebuild_llm_degraded: on (LLM-built stages degraded by LLM failures are rebuilt by the next build)"
+    return (
+        "rebuild_llm_degraded: off (LLM-built stages degraded by LLM failures stay so until --force; "
+        "VIDREASON_REBUILD_LLM_DEGRADED=1 rebuilds them once the LLM answers)"
+    )
 
 
 def _cache_entries(settings: Settings) -> list[dict[str, Any]]:
@@ -204,10 +244,11 @@ def cmd_cache_list(args: argparse.Namespace) -> int:
 def cmd_cache_clear(args: argparse.Namespace) -> int:
     from vidreason.tools.core import storage
     from vidreason.tools.index.manifest import index_root
+    from vidreason.tools.media.inputs import check_file
 
     settings = settings_from_args(args)
     if args.videos:
-        roots = [index_root(settings, storage.content_hash(v, settings.cache_dir)) for v in args.videos]
+        roots = [index_root(settings, storage.content_hash(check_file(v), settings.cache_dir)) for v in args.videos]
     else:
         roots = [Path(e["root"]) for e in _cache_entries(settings)]
     if not args.yes and sys.stdin.isatty():
@@ -218,3 +259,54 @@ def cmd_cache_clear(args: argparse.Namespace) -> int:
         shutil.rmtree(root, ignore_errors=True)
     print(f"removed {len(roots)} index(es)")
     return 0
+
+
+def cmd_cache_verify(args: argparse.Namespace) -> int:
+    from vidreason.tools.core import storage
+    from vidreason.tools.core.errors import IndexNotFound
+    from vidreason.tools.index.integrity import verify_root
+    from vidreason.tools.media.inputs import check_file
+
+    settings = settings_from_args(args)
+    base = settings.cache_dir / "index"
+    if args.videos:
+        roots = []
+        for video in args.videos:
+            digest = storage.content_hash(check_file(video), settings.cache_dir)
+            found = sorted(p for p in base.glob(f"{digest[:20]}-fps*") if p.is_dir())
+            if not found:
+                raise IndexNotFound(f"{video}: no index of it in {settings.cache_dir}")
+            roots += found
+    else:
+        roots = sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+    reports = [verify_root(root) for root in roots]
+    damaged = sum(bool(r.damaged) for r in reports)
+    if args.json:
+        rows = [
+            {
+                "root": str(r.root),
+                "video": r.video,
+                "ok": not r.damaged,
+                "damaged": r.damaged,
+                "stages": [{**vars(s), "folder": str(s.folder)} for s in r.stages],
+            }
+            for r in reports
+        ]
+        print(json.dumps(rows, indent=1))
+        return 1 if damaged else 0
+    files = sum(s.files for r in reports for s in r.stages)
+    size = sum(s.bytes for r in reports for s in r.stages)
+    for r in reports:
+        label = f"{r.root} ({r.video or 'video unknown'})"
+        unverified = [s.stage for s in r.stages if s.state == "unverified"]
+        if not r.damaged:
+            note = f"; not verifiable (no file records): {', '.join(unverified)}" if unverified else ""
+            print(f"ok       {label}: {len(r.stages)} stage folders{note}")
+        for line in r.damaged:
+            print(f"DAMAGED  {label}: {line}")
+    fix = "; fix: `vidreason index VIDEO` (with the settings it was built with) rebuilds them" if damaged else ""
+    print(
+        f"checked {len(reports)} index(es) under {settings.cache_dir}, {files} files ({size / 1e6:.1f} MB): "
+        f"{damaged} damaged{fix}"
+    )
+    return 1 if damaged else 0

@@ -19,6 +19,11 @@ class NoVideoStream(VideoOpenError):
     """The file opens but holds no video stream (for example an audio-only file)."""
 
 
+class StillImage(VideoOpenError):
+    """The file is a still image (or a single frame without a duration), not a video: vidreason indexes videos.
+    Turn an image into a video first (``ffmpeg -loop 1 -i img.png -t 5 -pix_fmt yuv420p img.mp4``)."""
+
+
 class NoAudioStream(VidreasonError):
     """The video has no audio stream, or its audio stream decodes to no samples."""
 
@@ -41,6 +46,19 @@ class IndexCorrupt(IndexError_):
 
 class IndexLocked(IndexError_):
     """Another process holds the build lock for this index and did not finish in time."""
+
+
+class StorageError(VidreasonError, OSError):
+    """A cache file or folder cannot be written or read (read-only cache, full disk, a file where a folder
+    should be). The message names the path and the fix."""
+
+
+class CacheReadOnly(StorageError):
+    """The cache cannot be written, and the command needs to build (or repair) something in it."""
+
+
+class TraceStoreError(VidreasonError):
+    """The trace store exists but cannot be read (damaged, locked, or not a SQLite file)."""
 
 
 class InvalidQuestion(VidreasonError, ValueError):
@@ -75,7 +93,23 @@ class TraceNotFound(VidreasonError):
     """No stored trace has this id."""
 
 
+def one_line(error: BaseException) -> str:
+    """A one-line description of ``error``: for pydantic validation errors the count and the first error
+    (field and message, never the input), else the first line of the message."""
+    errors = getattr(error, "errors", None)
+    if callable(errors) and hasattr(error, "error_count"):
+        try:
+            first = errors(include_input=False, include_url=False)[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "value"
+            return f"{error.error_count()} invalid field(s), first {where}: {first.get('msg', 'invalid')}"
+        except (TypeError, IndexError, KeyError):
+            pass
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
 __all__ = [
+    "CacheReadOnly",
     "ConfigError",
     "DatasetError",
     "IndexCorrupt",
@@ -91,7 +125,11 @@ __all__ = [
     "ModelUnavailable",
     "NoAudioStream",
     "NoVideoStream",
+    "StillImage",
+    "StorageError",
     "TraceNotFound",
+    "TraceStoreError",
     "VideoOpenError",
     "VidreasonError",
+    "one_line",
 ]

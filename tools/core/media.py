@@ -57,9 +57,10 @@ class VideoInfo(BaseModel):
     duration: float = Field(ge=0, description="seconds; the longest of the container and the chosen video stream")
     fps: float = Field(gt=0, description="average frame rate of the chosen video stream")
     frame_count: int = Field(ge=0, description="frames in the chosen video stream (estimated when not stored)")
-    width: int
-    height: int
+    width: int = Field(description="frame width as displayed (rotation applied)")
+    height: int = Field(description="frame height as displayed (rotation applied)")
     variable_frame_rate: bool = False
+    rotation: int = Field(0, description="display rotation (degrees counter-clockwise) applied to decoded frames")
     video_stream: int = Field(description="index of the video stream used (the first one)")
     audio_stream: int | None = Field(None, description="index of the audio stream used (the first), if any")
     streams: list[StreamInfo] = Field(default_factory=list)
@@ -165,6 +166,13 @@ class OcrItem(BaseModel):
     score: float
 
 
+class FileCheck(BaseModel):
+    """Size and checksum of one file of a stage folder, recorded when the stage was committed."""
+
+    size: int = Field(ge=0)
+    blake2b: str = Field(description="BLAKE2b-128 of the file's bytes, hex")
+
+
 class StageStatus(BaseModel):
     """What the index manifest records per stage."""
 
@@ -175,3 +183,10 @@ class StageStatus(BaseModel):
     wall_s: float = 0.0
     models: dict[str, str] = Field(default_factory=dict)
     params: dict[str, object] = Field(default_factory=dict)
+    files: dict[str, FileCheck] | None = Field(
+        None, description="every file of the stage folder (relative path -> size, checksum); None: not recorded"
+    )
+    fingerprint: dict[str, str] = Field(
+        default_factory=dict,
+        description="failed stages: what the failure depended on (source files, inputs); retried when it changes",
+    )

@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(2, ge=0, le=10)
     llm_temperature: float = Field(0.0, ge=0, le=2)
     llm_record_prompts: bool = Field(True, description="keep LLM prompts/responses in traces (False redacts)")
+    rebuild_llm_degraded: bool = Field(
+        False,
+        description="rebuild index stages that degraded because the LLM failed (summaries) on the next build "
+        "while an LLM is configured; off: they stay degraded until --force",
+    )
 
     # Grounding (TFVTG defaults for Charades-STA style videos)
     grounding_stride: int = Field(20, ge=1)

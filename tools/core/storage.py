@@ -6,15 +6,49 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from vidreason.tools.core.errors import IndexLocked
+from vidreason.tools.core.errors import IndexLocked, StorageError, VideoOpenError
 
 _HASH_CHUNK = 8 << 20
+log = logging.getLogger(__name__)
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (``/proc``) where possible."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: mode of the files written here: what ``open()`` would give (``mkstemp`` alone makes them 0600)
+FILE_MODE = 0o666 & ~_umask()
+
+
+def storage_error(path: Path, e: OSError, doing: str = "write") -> StorageError:
+    """A one-line ``StorageError`` for ``e`` raised while trying to ``doing`` ``path``."""
+    reason = e.strerror or type(e).__name__
+    return StorageError(f"cannot {doing} {path}: {reason} (is the cache folder writable, and a folder?)")
+
+
+def ensure_dir(path: Path) -> Path:
+    """``mkdir -p path``; ``StorageError`` (one line) when it cannot be created."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise storage_error(path, e, "create the folder") from e
+    return path
 
 
 def fsync_dir(path: Path) -> None:
@@ -26,18 +60,25 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it over ``path`` (mode as
+    ``open()`` would give it). ``StorageError`` (one line) when the folder cannot be written."""
+    ensure_dir(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise storage_error(path, e) from e
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
+            os.fchmod(f.fileno(), FILE_MODE)
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and not isinstance(e, StorageError):
+            raise storage_error(path, e) from e
         raise
 
 
@@ -59,14 +100,22 @@ def content_hash(path: Path, cache_dir: Path) -> str:
     known = memoized_content_hash(path, cache_dir)
     if known is not None:
         return known
-    real = path.resolve()
-    stamp = _stamp(real)
-    h = hashlib.blake2b(digest_size=20)
-    with open(real, "rb") as f:
-        while block := f.read(_HASH_CHUNK):
-            h.update(block)
+    try:
+        real = path.resolve(strict=True)
+        stamp = _stamp(real)
+        h = hashlib.blake2b(digest_size=20)
+        with open(real, "rb") as f:
+            while block := f.read(_HASH_CHUNK):
+                h.update(block)
+    except (OSError, RuntimeError) as e:  # RuntimeError: a symlink loop
+        reason = getattr(e, "strerror", None) or str(e)
+        raise VideoOpenError(f"{path}: cannot read the file ({reason})") from e
     digest = h.hexdigest()
-    write_text_atomic(_memo_file(real, cache_dir), json.dumps({"path": str(real), "stamp": stamp, "hash": digest}))
+    memo = json.dumps({"path": str(real), "stamp": stamp, "hash": digest})
+    try:
+        write_text_atomic(_memo_file(real, cache_dir), memo)
+    except StorageError as e:  # a read-only cache only costs hashing again next time
+        log.debug("content hash not memoised: %s", e)
     return digest
 
 
@@ -78,7 +127,7 @@ def memoized_content_hash(path: Path, cache_dir: Path) -> str | None:
         data = json.loads(_memo_file(real, cache_dir).read_text())
         if data.get("stamp") != _stamp(real) or "hash" not in data:
             return None
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop
         return None
     return str(data["hash"])
 
@@ -87,9 +136,13 @@ def memoized_content_hash(path: Path, cache_dir: Path) -> str | None:
 def file_lock(path: Path, timeout_s: float = 3600.0, poll_s: float = 0.2) -> Iterator[None]:
     """Exclusive advisory lock on ``path`` (created if needed); waits up to ``timeout_s``.
 
-    The kernel drops the lock when its holder dies, so a killed build never blocks the next one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    The kernel drops the lock when its holder dies, so a killed build never blocks the next one. Raises
+    ``StorageError`` when the lock file cannot be created or opened for writing (a read-only cache)."""
+    ensure_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise storage_error(path, e, "open the lock file") from e
     try:
         deadline = time.monotonic() + timeout_s
         while True:

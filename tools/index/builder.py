@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -11,13 +12,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Protocol
 
-from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound, VidreasonError
+from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound, StorageError, VidreasonError
 from vidreason.tools.core.media import StageStatus, VideoInfo
 from vidreason.tools.core.models import ModelRegistry
 from vidreason.tools.core.settings import Settings
+from vidreason.tools.index.integrity import failure_fingerprint
 from vidreason.tools.index.manifest import Manifest, read_manifest
 from vidreason.tools.index.stage import FrameConsumer, IndexReader, Stage, StageContext, StageOutput
-from vidreason.tools.index.stages import enabled_stages
+from vidreason.tools.index.stages import enabled_stages, get_stage
 from vidreason.tools.media.video import iter_frames
 
 Progress = Callable[[str, float], None]  # (stage or "decode", fraction done)
@@ -36,7 +38,15 @@ class BuildTarget(IndexReader, Protocol):
 
     def existing_statuses(self, stages: Sequence[Stage]) -> dict[str, StageStatus]: ...
 
-    def commit_stage(self, stage: Stage, tmp: Path, out: StageOutput, wall_s: float) -> StageStatus: ...
+    def needs_build(self, name: str) -> str | None: ...
+
+    def usable(self, name: str) -> bool: ...
+
+    def stage_state(self, name: str) -> str: ...
+
+    def commit_stage(
+        self, stage: Stage, tmp: Path, out: StageOutput, wall_s: float, fingerprint: dict[str, str] | None = None
+    ) -> StageStatus: ...
 
     def write_manifest(self) -> None: ...
 
@@ -97,7 +107,7 @@ def build_index(index: BuildTarget, *, stages: Sequence[str] | None, progress: P
     for stale in stage_root.glob(".tmp-*"):  # left by a killed build
         shutil.rmtree(stale, ignore_errors=True)
     wanted = enabled_stages(index.settings, stages)
-    todo = [s for s in wanted if force or not index.has(s.name)]
+    todo = plan_stages(index, wanted, force)
     # rebuilt for these settings: what exists now, then what this build commits
     index.manifest.stages = index.existing_statuses([s for s in wanted if s not in todo])
     frame_todo = [s for s in todo if s.frame_input is not None]
@@ -107,6 +117,20 @@ def build_index(index: BuildTarget, *, stages: Sequence[str] | None, progress: P
         if stage.frame_input is None:
             _run_stage(index, stage, progress)
     index.write_manifest()
+
+
+def plan_stages(index: BuildTarget, wanted: Sequence[Stage], force: bool) -> list[Stage]:
+    """The stages a build computes: all with ``force``, else those missing, damaged (said once, with the file),
+    failed before with a changed cause, or degraded by the LLM when ``rebuild_llm_degraded`` is on."""
+    todo = []
+    for stage in wanted:
+        why = "forced" if force else index.needs_build(stage.name)
+        if why is None:
+            continue
+        if why.startswith(("damaged", "failed", "degraded")):
+            log.warning("%s: stage %s %s; rebuilding it", index.path, stage.name, why)
+        todo.append(stage)
+    return todo
 
 
 def _context(index: BuildTarget, stage: Stage) -> StageContext:
@@ -123,26 +147,46 @@ def _context(index: BuildTarget, stage: Stage) -> StageContext:
 
 
 def _missing_requirements(index: BuildTarget, stage: Stage) -> list[str]:
-    return [d for d in stage.requires if not index.has(d)]
+    return [d for d in stage.requires if not index.usable(d)]
+
+
+def _inputs(index: BuildTarget, stage: Stage) -> list[str]:
+    """The stages ``stage`` reads: its requirements and the enabled optional inputs."""
+    return [*stage.requires, *(u for u in stage.uses if get_stage(u).enabled(index.settings))]
 
 
 def _record_failure(index: BuildTarget, stage: Stage, reason: str, wall_s: float, tmp: Path | None) -> None:
+    """Commit ``stage`` as failed (no artefact) with the fingerprint of its cause: the traceback being handled
+    (called from ``except`` blocks) and the states of its inputs. Later builds do not retry it until that
+    changes or ``--force``."""
     log.error("stage %s failed: %s", stage.name, reason)
-    index.manifest.stages[stage.name] = StageStatus(
+    error = sys.exc_info()[1]
+    fingerprint = failure_fingerprint(error, {d: index.stage_state(d) for d in _inputs(index, stage)})
+    status = StageStatus(
         name=stage.name,
         status="failed",
         reason=reason,
         key=index.stage_key(stage.name),
         wall_s=round(wall_s, 4),
+        fingerprint=fingerprint,
     )
-    if tmp is not None:
-        shutil.rmtree(tmp, ignore_errors=True)
+    index.manifest.stages[stage.name] = status
+    folder = tmp or index.root / "stages" / f".tmp-{stage.name}-{uuid.uuid4().hex[:8]}"
+    try:
+        shutil.rmtree(folder, ignore_errors=True)  # nothing of a crashed stage is kept
+        folder.mkdir(parents=True)
+        out = StageOutput(artefact=None, status="failed", reason=reason)
+        index.commit_stage(stage, folder, out, wall_s, fingerprint=fingerprint)
+    except (OSError, StorageError) as e:  # recorded in the manifest only: retried by the next build
+        log.warning("stage %s: failure not recorded (%s)", stage.name, e)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _finish(index: BuildTarget, stage: Stage, ctx: StageContext, out: StageOutput, wall_s: float) -> None:
     status = index.commit_stage(stage, ctx.folder, out, wall_s)
-    if status.status != "ok":
-        log.warning("stage %s %s: %s", stage.name, status.status, status.reason)
+    if status.status != "ok":  # skipped is expected (no audio stream, ...): not worth a warning
+        level = logging.INFO if status.status == "skipped" else logging.WARNING
+        log.log(level, "stage %s %s: %s", stage.name, status.status, status.reason)
 
 
 def _degraded(error: Exception) -> StageOutput:

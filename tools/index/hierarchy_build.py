@@ -221,8 +221,9 @@ def _merge_desc(descs: list[np.ndarray | None], weights: list[float], visual: Vi
     pairs = [(d, w) for d, w in zip(descs, weights, strict=True) if d is not None]
     if not pairs:
         return None
-    stacked = np.stack([d * max(w, 1e-6) for d, w in pairs])
-    return _descriptor(stacked, visual) * (1.0 if visual == "embeddings" else len(pairs) / sum(w for _, w in pairs))
+    weights = [max(w, 1e-6) for _, w in pairs]  # zero-length shots (a one-frame video) still count
+    stacked = np.stack([d * w for (d, _), w in zip(pairs, weights, strict=True)])
+    return _descriptor(stacked, visual) * (1.0 if visual == "embeddings" else len(pairs) / sum(weights))
 
 
 # ---------------------------------------------------------------------------------------------- builder

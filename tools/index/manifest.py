@@ -4,7 +4,9 @@ Layout under ``<cache_dir>/index/<content-hash>-fps<fps>/``::
 
     manifest.json          provenance: what probe() found, settings, packages, every stage's status
                            (rewritten atomically after each committed stage)
-    stages/<name>-<key>/   one folder per computed stage: artefact files + status.json
+    stages/<name>-<key>/   one folder per computed stage: artefact files, the ``ok`` marker (when there is an
+                           artefact) and status.json, the stage's record: status, reason, and every file's
+                           size and checksum (``integrity`` checks them); failed stages have a record too
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from vidreason.tools.core import storage
-from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound
+from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound, one_line
 from vidreason.tools.core.media import StageStatus, VideoInfo
 from vidreason.tools.core.settings import Settings
 from vidreason.tools.media.video import probe
@@ -60,9 +62,12 @@ def read_manifest(root: Path, video: Path) -> Manifest:
     if not manifest_file.exists():
         raise IndexNotFound(f"{video}: not indexed yet with these settings (run `vidreason index {video}`)")
     try:
-        return Manifest.model_validate_json(manifest_file.read_text())
-    except ValueError as e:
-        raise IndexCorrupt(f"{manifest_file}: unreadable manifest ({e}); rebuild with --force") from e
+        return Manifest.model_validate_json(manifest_file.read_bytes())
+    except (ValueError, OSError) as e:
+        why = "empty file" if isinstance(e, ValueError) and not manifest_file.stat().st_size else one_line(e)
+        raise IndexCorrupt(
+            f"{manifest_file}: unreadable manifest ({why}); fix: `vidreason index {video}` rewrites it"
+        ) from e
 
 
 __all__ = ["MANIFEST_VERSION", "Manifest", "index_root", "locate", "read_manifest"]

@@ -30,7 +30,7 @@ class StageOutput:
     """What a stage produced: the artefact (``None`` when skipped) and how it went."""
 
     artefact: Any
-    status: Literal["ok", "degraded", "skipped"] = "ok"
+    status: Literal["ok", "degraded", "skipped", "failed"] = "ok"
     reason: str | None = None
     models: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
@@ -92,6 +92,12 @@ class Stage(ABC):
     #: None for stages that do not look at pixels; "table" for frames of the sampled-frame table only;
     #: "analysis" for the (denser) analysis grid at ``settings.shot_fps``
     frame_input: ClassVar[FrameInput] = None
+    #: globs of files read one at a time after loading (thumbnails): checked by size when the index opens and
+    #: by checksum in ``vidreason cache verify``; every other file is checksummed when the artefact loads
+    lazy_files: ClassVar[tuple[str, ...]] = ()
+    #: built with the LLM: with ``settings.rebuild_llm_degraded`` a degraded result is rebuilt by the next
+    #: build while an LLM is configured (the LLM was down when it was built)
+    llm_built: ClassVar[bool] = False
 
     def enabled(self, settings: Settings) -> bool:
         return True

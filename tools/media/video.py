@@ -16,6 +16,7 @@ import numpy as np
 
 from vidreason.tools.core.errors import NoAudioStream, NoVideoStream, VideoOpenError
 from vidreason.tools.core.media import FrameChunk, StreamInfo, VideoInfo
+from vidreason.tools.media.inputs import check_file, duration_from_packets, first_frame_rotation, frame_rotation, rotate
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +27,7 @@ _VFR_SCAN_PACKETS = 400
 def _open(path: str | Path) -> Any:
     import av
 
-    p = Path(path)
-    if not p.exists():
-        raise VideoOpenError(f"{p}: no such file")
-    if p.is_dir():
-        raise VideoOpenError(f"{p}: is a directory, not a video file")
-    if p.stat().st_size == 0:
-        raise VideoOpenError(f"{p}: file is empty (0 bytes)")
+    p = check_file(path)
     try:
         return av.open(str(p), metadata_errors="ignore")
     except Exception as e:  # av raises many error classes (InvalidDataError, OSError subclasses, ...)
@@ -100,9 +95,11 @@ def _looks_vfr(container: Any, stream: Any) -> bool:
 
 
 def probe(path: str | Path) -> VideoInfo:
-    """Streams, duration, frame rate, frame count and whether the frame rate varies.
+    """Streams, duration, frame rate, frame count, display rotation and whether the frame rate varies.
 
-    Raises ``VideoOpenError`` for missing/empty/undecodable files and ``NoVideoStream`` for audio-only files.
+    Width and height are those displayed (rotation applied). Raises ``VideoOpenError`` for missing, empty or
+    undecodable files, ``StillImage`` for an image (also renamed ``.mp4``) or a single frame without a
+    duration, and ``NoVideoStream`` for audio-only files.
     """
     container = _open(path)
     with container:
@@ -116,12 +113,16 @@ def probe(path: str | Path) -> VideoInfo:
         fps = vinfo.fps or 25.0
         container_duration = container.duration / 1_000_000 if container.duration else 0.0
         duration = max(vinfo.duration or 0.0, container_duration)
-        if duration <= 0 and vinfo.frames:
-            duration = vinfo.frames / fps
-        frames = vinfo.frames or round(duration * fps)
         if not vinfo.width or not vinfo.height:
             raise VideoOpenError(f"{path}: video stream {v.index} has no frame size (corrupt header?)")
+        frames = vinfo.frames or 0
+        if duration <= 0:
+            duration, frames = duration_from_packets(path, container, v, fps)
+        frames = frames or round(duration * fps)
         vfr = _looks_vfr(container, v)
+        rotation = first_frame_rotation(container, v)
+        if rotation in (90, 270):
+            vinfo.width, vinfo.height = vinfo.height, vinfo.width
         return VideoInfo(
             path=str(path),
             container=container.format.name,
@@ -132,6 +133,7 @@ def probe(path: str | Path) -> VideoInfo:
             width=vinfo.width,
             height=vinfo.height,
             variable_frame_rate=vfr,
+            rotation=rotation,
             video_stream=v.index,
             audio_stream=audios[0].index if audios else None,
             streams=streams,
@@ -201,7 +203,7 @@ def _iter_pyav(
                 in_extra = extra.take(t) if extra else False
                 if in_table or in_extra:
                     rgb = frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA")
-                    buf.add(rgb, t, in_table, in_extra)
+                    buf.add(rotate(rgb, frame_rotation(frame)), t, in_table, in_extra)
                     if buf.full():
                         yield buf.flush()
         except av.error.FFmpegError as e:  # truncated / damaged stream: keep what decoded
@@ -261,7 +263,7 @@ def _iter_decord(
     table = _select(stamps, _Sampler(fps, tol))
     extra = _select(stamps, _Sampler(extra_fps, tol)) if extra_fps else np.zeros(len(stamps), bool)
     chosen = np.flatnonzero(table | extra)
-    buf = _ChunkBuffer(chunk)
+    buf = _ChunkBuffer(chunk)  # decord applies the display rotation itself
     for i in range(0, len(chosen), chunk):
         idx = chosen[i : i + chunk]
         batch = reader.get_batch(idx.tolist()).asnumpy()

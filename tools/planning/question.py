@@ -7,7 +7,15 @@ import unicodedata
 
 from vidreason.tools.core.errors import InvalidQuestion
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: bidirectional overrides/embeddings/isolates (text that displays differently from what the model reads) and
+#: Unicode tag characters (invisible ASCII look-alikes used to smuggle instructions)
+_INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\U000e0000-\U000e007f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: scripts written without spaces, where one character is a word (Han, kana, Hangul syllables)
+_WORD = re.compile(
+    "[^\\W\\d_]{2,}|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0003134f]"
+)
 _INJECTION = [
     re.compile(r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|guidelines)\b"),
     re.compile(r"\b(system|developer) (prompt|message|instructions?)\b"),
@@ -27,15 +35,23 @@ def validate_question(question: str, *, max_chars: int = 2000) -> str:
     characters, has no words, or reads as instructions to the model rather than a question about the video."""
     if not isinstance(question, str):
         raise InvalidQuestion(f"the question must be a string, got {type(question).__name__}")
+    if _SURROGATE.search(question):  # undecodable bytes (a non-UTF-8 terminal or file) arrive as lone surrogates
+        raise InvalidQuestion("the question is not valid UTF-8 text; send it UTF-8 encoded")
     text = unicodedata.normalize("NFC", question)
     if _CONTROL.search(text):
         raise InvalidQuestion("the question contains control characters; send plain text")
+    hidden = _INVISIBLE.search(text)
+    if hidden:
+        raise InvalidQuestion(
+            f"the question contains the invisible formatting character U+{ord(hidden.group(0)):04X} "
+            "(bidirectional override or tag); send plain text"
+        )
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
         raise InvalidQuestion("the question is empty; ask something about the video, e.g. 'when does the door open?'")
     if len(text) > max_chars:
         raise InvalidQuestion(f"the question has {len(text)} characters; at most {max_chars} are allowed")
-    if not re.search(r"[^\W\d_]{2,}", text):
+    if not _WORD.search(text):
         raise InvalidQuestion(f"the question {text[:60]!r} has no words; ask something about the video")
     low = text.lower()
     for pattern in _INJECTION:

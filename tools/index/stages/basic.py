@@ -86,6 +86,7 @@ class ThumbnailStage(Stage):
     name = "thumbnails"
     version = "1"
     frame_input: ClassVar[FrameInput] = "table"
+    lazy_files: ClassVar[tuple[str, ...]] = ("*.jpg",)
 
     def params(self, settings: Settings) -> dict[str, Any]:
         return {"short_side": THUMB_SHORT_SIDE, "every": self._every(settings)}

@@ -77,6 +77,7 @@ class SummariesStage(Stage):
     version = "2"
     requires: ClassVar[tuple[str, ...]] = ("graph",)
     uses: ClassVar[tuple[str, ...]] = ("captions",)
+    llm_built: ClassVar[bool] = True
 
     def params(self, settings: Settings) -> dict[str, Any]:
         from vidreason.tools.index.summary import cache_key_parts as summary_key_parts

@@ -77,9 +77,8 @@ class TranscriptStage(JsonStage):
         return settings.speech.output_params()
 
     def run(self, ctx: StageContext) -> StageOutput:
-        if not ctx.info.has_audio:
-            empty = Transcript(duration=ctx.info.duration, reason="no audio stream in the file")
-            return StageOutput(artefact=empty, metrics={"segments": 0.0})
+        if not ctx.info.has_audio:  # nothing was transcribed: say so rather than "ok"
+            return StageOutput(artefact=None, status="skipped", reason="no audio stream in the file")
         from vidreason.tools.speech.whisper import load_transcriber
 
         transcriber = load_transcriber(ctx.settings.speech, ctx.models)
