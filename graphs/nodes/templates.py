@@ -105,8 +105,15 @@ def _read(a: _Answer, plan: Plan, target: dict[str, Any]) -> str:
             a.add_cite(e, f"said at {fmt_span(e.start, e.end)}")
     if "speech" in read:
         lines = a.of("target", "speech")
+        who = list(dict.fromkeys(e.speaker for e in lines if e.speaker))
+        if plan.target.speaker and not who:
+            bits.append(
+                "the transcript has no speaker labels (speaker diarization is off), so who says what is unknown"
+            )
+            a.confidence *= 0.3
         if lines:
-            bits.append(f"the speaker says: {_quotes(lines)} ({_span_of(lines)})")
+            subject = " and ".join(who) if plan.target.speaker and who else "the speaker"
+            bits.append(f"{subject} says: {_quotes(lines)} ({_span_of(lines)})")
             for e in lines[:MAX_QUOTES]:
                 a.add_cite(e, f"said at {fmt_span(e.start, e.end)}")
         else:
@@ -269,7 +276,7 @@ def template_answer(
         text = _order(a, plan, assignment, chosen)
     elif qtype is QuestionType.COUNTING or form is AnswerForm.COUNT:
         text = _count(a, plan, searches, target)
-    elif form is AnswerForm.SPEAKER:
+    elif form is AnswerForm.SPEAKER or (plan.target.read and plan.target.kind == "video"):
         text = sentence(_read(a, plan, target))
     elif plan.target.read and plan.target.kind != "event":
         text = _relative(a, plan, target, chosen)

@@ -116,6 +116,11 @@ class Target(BaseModel):
         default_factory=list, description="what the answer reports at the target (empty: the moment itself)"
     )
     adjacent: bool = Field(False, description="after/before: the nearest moment only ('right after', 'just before')")
+    speaker: str | None = Field(
+        None,
+        description="whose speech to read: 'other' (not the anchor's speaker: 'what does the other speaker reply'), "
+        "'same', or a speaker number ('2': the second voice heard)",
+    )
 
     @field_validator("read")
     @classmethod

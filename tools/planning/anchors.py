@@ -46,7 +46,11 @@ _OCR = re.compile(
     r"(?:shown|displayed|written)|shows up|showed up|comes up|came up)"
     r"(?:\s+on (?:the )?(?:screen|slide))?$"
 )
-_LEAD = re.compile(r"^(?:the (?:moment|point|time|part|scene)s?\s+(?:when|where|that)\s+|someone\s+(?=\w+ing\b))")
+_LEAD = re.compile(
+    r"^(?:the (?:moment|point|time|part|scene)s?\s+(?:when|where|that)\s+|someone\s+(?=\w+ing\b)|"
+    r"(?:the|a|an|his|her|their) (?:question|remark|comment|mention|line|sentence|statement|words?) "
+    r"(?:about|on|of|regarding)\s+)"
+)
 _OCC_ADVERB = re.compile(r"\b(first|last|finally)\s+(?=\w)")
 
 

@@ -203,6 +203,28 @@ def _order(question: str, low: str) -> Plan | None:
     return None
 
 
+_NTH_SPEAKER = {"first": "1", "second": "2", "third": "3", "fourth": "4", "other": "other", "next": "other"}
+_WHICH_SPEAKER = re.compile(
+    r"^what (?:does|did) the (?P<which>other|next|first|second|third|fourth) (?:speaker|person|voice|man|woman|"
+    r"guest|host) (?:say|reply|answer|respond|ask)(?:\s+(?P<rel>to|after|right after|just after)\s+(?P<anchor>.+))?$"
+)
+
+
+def _speaker(question: str, low: str) -> Plan | None:
+    """ "What does the other speaker reply to X?", "What does the second speaker say?"."""
+    m = _WHICH_SPEAKER.match(low)
+    if not m:
+        return None
+    which = _NTH_SPEAKER[m.group("which")]
+    if m.group("anchor"):
+        event = _sub("e1", anchor_event(m.group("anchor"), default=["speech"]), question)
+        adjacent = m.group("rel") != "after"
+        target = Target(kind="after", refs=["e1"], read=["speech"], adjacent=adjacent, speaker=which)
+        return _plan(question, QuestionType.TEMPORAL_QA, AnswerForm.QUOTE, target, [event])
+    target = Target(kind="video", read=["speech"], speaker="2" if which == "other" else which)
+    return _plan(question, QuestionType.SPEECH, AnswerForm.QUOTE, target, [])
+
+
 def _single(question: str, low: str) -> Plan | None:
     m = _SAID_ABOUT.match(low)
     if m:
@@ -241,7 +263,7 @@ def _single(question: str, low: str) -> Plan | None:
 
 def match_pattern(question: str, low: str) -> Plan | None:
     """The plan of a temporal-QA wording (``low`` is the normalised question), or None."""
-    return _relative(question, low) or _order(question, low) or _single(question, low)
+    return _speaker(question, low) or _relative(question, low) or _order(question, low) or _single(question, low)
 
 
 __all__ = ["match_pattern"]

@@ -20,6 +20,7 @@ from vidreason.tools.retrieval.timeline import (
     previous_speech,
     shot_after,
     shot_before,
+    speakers,
     speech_during,
 )
 
@@ -77,13 +78,38 @@ def _read_span(index: VideoIndex, read: Sequence[str], start: float, end: float,
         out.items += _captions(index, start, end)
 
 
-def _relative(index: VideoIndex, kind: str, read: Sequence[str], anchor: Moment, out: TargetSpan) -> None:
-    """``after``/``before`` an anchor: the neighbouring sentence, shot or on-screen text."""
+def _who(index: VideoIndex, wanted: str | None, anchor: Moment, out: TargetSpan) -> tuple[str | None, set[str]]:
+    """The speaker label a target reads (``wanted``: "other", "same" or a number) and the labels to pass over."""
+    if not wanted:
+        return None, set()
+    voices = speakers(index)
+    if not voices:
+        out.notes.append("the transcript has no speaker labels (no diarization): read whoever speaks")
+        return None, set()
+    if wanted.isdigit():
+        n = int(wanted)
+        if n > len(voices):
+            out.notes.append(f"only {len(voices)} speaker(s) are heard: there is no speaker {n}")
+            return "\u2205", set()
+        return voices[n - 1], set()
+    mine = {it.speaker for it in text_items(index, "speech") if it.id in anchor.item_ids and it.speaker}
+    return (next(iter(mine)) if wanted == "same" and mine else None), (mine if wanted == "other" else set())
+
+
+def _relative(
+    index: VideoIndex, kind: str, read: Sequence[str], anchor: Moment, out: TargetSpan, speaker: str | None = None
+) -> None:
+    """``after``/``before`` an anchor: the neighbouring sentence (of a given speaker), shot or on-screen text."""
     skip = set(anchor.item_ids)
     t = anchor.end if kind == "after" else anchor.start
     spans: list[tuple[float, float]] = []
     if "speech" in read or "speaker" in read:
-        said = next_speech(index, t, skip=skip) if kind == "after" else previous_speech(index, t, skip=skip)
+        label, others = _who(index, speaker, anchor, out)
+        skip |= {it.id for it in text_items(index, "speech") if it.speaker in others}
+        if kind == "after":
+            said = next_speech(index, t, skip=skip, speaker=label)
+        else:
+            said = previous_speech(index, t, skip=skip, speaker=label)
         out.items += said
         if said:
             spans.append(_span(said, (t, t)))
@@ -120,13 +146,19 @@ def resolve_target(index: VideoIndex, plan: Plan, chosen: dict[str, Moment]) -> 
     if t.kind == "video" or not refs:
         out = TargetSpan(start=0.0, end=duration)
         _read_span(index, [r for r in read if r != "visual"], 0.0, duration, out)
+        if t.speaker:  # "what does the second speaker say": that voice's lines
+            label, _ = _who(index, t.speaker, Moment(start=0.0, end=0.0), out)
+            if label is not None:
+                out.items = [it for it in out.items if it.speaker == label]
+            if out.items:
+                out.start, out.end = min(i.start for i in out.items), max(i.end for i in out.items)
         return out
     first = refs[0]
     if t.kind in ("after", "before"):
         out = TargetSpan(start=first.end if t.kind == "after" else first.start, end=first.end)
         if t.kind == "before":
             out.end = first.start
-        _relative(index, t.kind, read, first, out)
+        _relative(index, t.kind, read, first, out, t.speaker)
         return out
     if t.kind == "between" and len(refs) == 2:
         a, b = sorted(refs, key=lambda m: m.start)

@@ -41,22 +41,37 @@ def _sentence(lines: list[TextItem], first: int, *, backwards: bool = False) -> 
     return out
 
 
-def next_speech(index: VideoIndex, t: float, *, skip: set[str] | None = None) -> list[TextItem]:
-    """The sentence said first after time ``t`` (lines in ``skip``, e.g. the anchor's own, are passed over)."""
+def _lines(index: VideoIndex, speaker: str | None) -> list[TextItem]:
     lines = text_items(index, "speech")
+    return [it for it in lines if it.speaker == speaker] if speaker else lines
+
+
+def next_speech(
+    index: VideoIndex, t: float, *, skip: set[str] | None = None, speaker: str | None = None
+) -> list[TextItem]:
+    """The sentence said first after time ``t`` (lines in ``skip``, e.g. the anchor's own, are passed over),
+    by ``speaker`` when given."""
+    lines = _lines(index, speaker)
     for i, line in enumerate(lines):
         if line.start >= t - OVERLAP_TOL_S and line.id not in (skip or set()):
             return _sentence(lines, i)
     return []
 
 
-def previous_speech(index: VideoIndex, t: float, *, skip: set[str] | None = None) -> list[TextItem]:
-    """The sentence said last before time ``t``."""
-    lines = text_items(index, "speech")
+def previous_speech(
+    index: VideoIndex, t: float, *, skip: set[str] | None = None, speaker: str | None = None
+) -> list[TextItem]:
+    """The sentence said last before time ``t``, by ``speaker`` when given."""
+    lines = _lines(index, speaker)
     for i in range(len(lines) - 1, -1, -1):
         if lines[i].end <= t + OVERLAP_TOL_S and lines[i].id not in (skip or set()):
             return _sentence(lines, i, backwards=True)
     return []
+
+
+def speakers(index: VideoIndex) -> list[str]:
+    """The speaker labels of the transcript in the order their voices are first heard (empty: no labels)."""
+    return list(dict.fromkeys(it.speaker for it in text_items(index, "speech") if it.speaker))
 
 
 def speech_during(index: VideoIndex, start: float, end: float) -> list[TextItem]:
@@ -108,5 +123,6 @@ __all__ = [
     "shot_after",
     "shot_at",
     "shot_before",
+    "speakers",
     "speech_during",
 ]
