@@ -81,7 +81,7 @@ def register_tools(mcp: MCPServer, service: VidreasonService) -> None:
             str,
             Field(
                 min_length=1,
-                max_length=2000,
+                max_length=100_000,
                 description="what to find, e.g. 'the speaker thanks the audience' or 'a dog runs, then a man waves'",
             ),
         ],
@@ -107,7 +107,7 @@ def register_tools(mcp: MCPServer, service: VidreasonService) -> None:
             str,
             Field(
                 min_length=1,
-                max_length=2000,
+                max_length=100_000,
                 description="a question about the video, e.g. 'what is said right after the budget is mentioned?'",
             ),
         ],
