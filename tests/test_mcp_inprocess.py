@@ -177,3 +177,34 @@ def test_errors_are_one_line_tool_errors(tmp_path: Path, layout: dict[str, Path]
     text = foreign_trace.content[0].text
     assert foreign_trace.is_error and "no trace" in text and "secret" not in text
     assert invalid.is_error and "n" in invalid.content[0].text  # schema validation (le=16) before the tool runs
+
+
+def test_detached_run_is_cancelled_and_holds_the_lock_until_it_winds_down() -> None:
+    """A cancelled ``ask`` stops waiting at once; its graph run is cancelled, and the next run waits for it."""
+    import asyncio
+
+    from vidreason.agent.mcp.work import detached
+
+    events: list[str] = []
+
+    async def run_graph(name: str, seconds: float) -> str:
+        try:
+            await asyncio.sleep(seconds)
+        except asyncio.CancelledError:
+            events.append(f"{name} cancelled")
+            await asyncio.sleep(0.2)  # winding down (a node finishing in its thread)
+            events.append(f"{name} wound down")
+            raise
+        events.append(f"{name} done")
+        return name
+
+    async def main() -> str:
+        lock = asyncio.Lock()
+        with anyio.move_on_after(0.2) as scope:
+            await detached(run_graph("first", 60), lock)
+        assert scope.cancelled_caught and lock.locked()
+        events.append("caller returned")
+        return await detached(run_graph("second", 0.01), lock)
+
+    assert anyio.run(main) == "second"
+    assert events == ["caller returned", "first cancelled", "first wound down", "second done"]

@@ -96,6 +96,7 @@ class VidreasonService:
                 from vidreason.agent.reasoner import VideoReasoner
 
                 self._reasoner = VideoReasoner(self.settings, llm_client=self._llm_client)
+                import vidreason.graphs.reason  # noqa: F401  (imported here, in a worker, not on the event loop)
             return self._reasoner
 
     # ---- videos ---------------------------------------------------------------------------------
@@ -154,7 +155,8 @@ class VidreasonService:
         if opened is not None:
             return opened
         try:
-            return VideoIndex.load(entry.path, self.settings, models=self.reasoner.models)
+            models = self._reasoner.models if self._reasoner is not None else None  # None: the process-wide one
+            return VideoIndex.load(entry.path, self.settings, models=models)
         except IndexNotFound:
             return None
 

@@ -18,7 +18,7 @@ from pydantic import Field
 from vidreason.agent.access import VideoEntry
 from vidreason.agent.mcp.schemas import AskOut, FramesOut, GroundOut, IndexOut, InfoOut, SummaryOut, TranscriptOut
 from vidreason.agent.mcp.service import MAX_FRAMES, VidreasonService
-from vidreason.agent.mcp.work import in_worker, progress_reporter, tool_errors
+from vidreason.agent.mcp.work import detached, in_worker, progress_reporter, tool_errors
 from vidreason.graphs.traces import Trace
 from vidreason.tools.index.video_index import VideoIndex
 
@@ -119,8 +119,7 @@ def register_tools(mcp: MCPServer, service: VidreasonService) -> None:
         t0 = time.perf_counter()
         entry = await entry_of(video)
         await index_of(entry, ctx)
-        async with reasoning:
-            answer = await service.reasoner.aask(entry.path, question)
+        answer = await detached(service.reasoner.aask(entry.path, question), reasoning)
         return service.ask_out(entry, answer, time.perf_counter() - t0)
 
     @mcp.tool(annotations=READ_ONLY)

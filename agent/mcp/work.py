@@ -3,16 +3,18 @@
 * ``in_worker``: the call stops waiting as soon as the client cancels (the thread is abandoned), and the work
   itself stops at its next progress report (an index build reports after every decoded chunk and stage).
 * ``progress_reporter``: the index build's ``(stage, fraction)`` callback as MCP progress notifications.
+* ``detached``: async work (a graph run) as its own task, so a cancelled request stops waiting at once.
 * ``tool_errors``: a ``VidreasonError`` comes back as an MCP tool error carrying the line the CLI prints.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import anyio
@@ -102,4 +104,29 @@ async def in_worker(fn: Callable[[threading.Event], T]) -> T:
         raise
 
 
-__all__ = ["PROGRESS_EVERY_S", "Cancelled", "error_line", "in_worker", "progress_reporter", "tool_errors"]
+async def detached(work: Coroutine[Any, Any, T], lock: asyncio.Lock) -> T:
+    """Await ``work`` as its own task holding ``lock``. When the request is cancelled the caller stops waiting at
+    once and the task is cancelled too (a graph run stops before its next step); ``lock`` is released only when
+    the task has wound down, so the next run never overlaps it."""
+    await lock.acquire()
+    try:
+        task = asyncio.ensure_future(work)
+    except BaseException:
+        lock.release()
+        raise
+
+    def done(t: asyncio.Future[T]) -> None:
+        lock.release()
+        if not t.cancelled() and t.exception() is not None:
+            log.debug("detached work ended with %r", t.exception())
+
+    task.add_done_callback(done)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.cancel()
+        log.info("request cancelled; the run stops before its next step")
+        raise
+
+
+__all__ = ["PROGRESS_EVERY_S", "Cancelled", "detached", "error_line", "in_worker", "progress_reporter", "tool_errors"]
