@@ -208,3 +208,10 @@ def test_detached_run_is_cancelled_and_holds_the_lock_until_it_winds_down() -> N
 
     assert anyio.run(main) == "second"
     assert events == ["caller returned", "first cancelled", "first wound down", "second done"]
+
+
+def test_cli_refuses_a_missing_allowed_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vidreason.agent.cli import main
+
+    assert main(["mcp", "--allow", str(tmp_path / "nope"), "--cache-dir", str(tmp_path / "cache")]) == 1
+    assert capsys.readouterr().err.strip() == f"vidreason: error: --allow {tmp_path / 'nope'}: no such folder"

@@ -35,7 +35,10 @@ Seconds = Annotated[float, Field(ge=0, description="seconds from the start of th
 Channel = Literal["visual", "speech", "ocr", "caption"]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+#: may build the video's index into the cache (nothing else changes; calling again changes nothing more)
 BUILDS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+#: stores a new trace per call
+RECORDS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 
 
 def register_tools(mcp: MCPServer, service: VidreasonService) -> None:
@@ -73,7 +76,7 @@ def register_tools(mcp: MCPServer, service: VidreasonService) -> None:
         entry = await entry_of(video)
         return await asyncio.to_thread(service.info, entry)
 
-    @mcp.tool(annotations=READ_ONLY)
+    @mcp.tool(annotations=BUILDS)
     @tool_errors
     async def ground(
         video: Video,
@@ -99,7 +102,7 @@ def register_tools(mcp: MCPServer, service: VidreasonService) -> None:
         async with reasoning:
             return await in_worker(lambda _cancel: service.ground(entry, query, top_k, list(channels or [])))
 
-    @mcp.tool(annotations=BUILDS)
+    @mcp.tool(annotations=RECORDS)
     @tool_errors
     async def ask(
         video: Video,
@@ -122,7 +125,7 @@ def register_tools(mcp: MCPServer, service: VidreasonService) -> None:
         answer = await detached(service.reasoner.aask(entry.path, question), reasoning)
         return service.ask_out(entry, answer, time.perf_counter() - t0)
 
-    @mcp.tool(annotations=READ_ONLY)
+    @mcp.tool(annotations=BUILDS)
     @tool_errors
     async def transcript(
         video: Video,
@@ -155,7 +158,7 @@ def register_tools(mcp: MCPServer, service: VidreasonService) -> None:
             content.append(ImageContent(type="image", data=_b64(jpeg), mime_type="image/jpeg"))
         return CallToolResult(content=content, structured_content=out.model_dump(mode="json"))
 
-    @mcp.tool(annotations=READ_ONLY)
+    @mcp.tool(annotations=BUILDS)
     @tool_errors
     async def summary(
         video: Video,
