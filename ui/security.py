@@ -8,46 +8,33 @@
   probes as a video.
 * Requests: when bound to loopback, only loopback ``Host`` headers are answered (no DNS rebinding), and
   state-changing requests from another origin are refused (no cross-site request forgery).
+
+The path checks and the video registry live in ``agent.access`` (shared with the MCP server) and are
+re-exported here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
-import json
 import logging
-import threading
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from vidreason.tools.core.errors import VideoOpenError
+from vidreason.agent.access import (
+    PathNotAllowed,
+    VideoEntry,
+    VideoRegistry,
+    checked_file,
+    inside,
+    is_loopback,
+    video_id,
+)
 
 log = logging.getLogger(__name__)
 
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-SCAN_MAX_AGE_S = 2.0
-
-
-class PathNotAllowed(VideoOpenError):
-    """A file outside the allowed roots (or not a regular file) was asked for."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (a name or an address, brackets allowed) only reaches this machine."""
-    h = host.strip().strip("[]").lower()
-    if h in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(h).is_loopback
-    except ValueError:
-        return False
 
 
 def exposure_warning(host: str, port: int) -> str | None:
@@ -59,144 +46,6 @@ def exposure_warning(host: str, port: int) -> str | None:
         "connect can read your indexed videos and traces and run questions (LLM costs included). "
         "Use --host 127.0.0.1 unless you mean it."
     )
-
-
-def inside(path: Path, root: Path) -> bool:
-    """Whether ``path`` lies inside ``root`` once both are fully resolved (symlinks followed)."""
-    try:
-        path.resolve(strict=True).relative_to(root.resolve(strict=False))
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def checked_file(path: Path, roots: list[Path]) -> Path:
-    """``path`` resolved, if it is a regular file inside one of ``roots``; else ``PathNotAllowed``."""
-    try:
-        real = path.resolve(strict=True)
-    except OSError as e:
-        raise PathNotAllowed(f"{path.name}: no such file") from e
-    if not real.is_file():
-        raise PathNotAllowed(f"{path.name}: not a regular file")
-    if not any(inside(real, r) for r in roots):
-        raise PathNotAllowed(f"{path.name}: outside the folders this viewer may serve")
-    return real
-
-
-def video_id(path: Path) -> str:
-    """The id a video is known by in URLs: a hash of its resolved path (never the path itself)."""
-    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-
-
-@dataclass
-class VideoEntry:
-    id: str
-    path: Path  # resolved
-    source: str  # "manifest" or "ui"
-
-
-class VideoRegistry:
-    """Videos the viewer may serve: id -> resolved path. Thread-safe."""
-
-    def __init__(self, cache_dir: Path) -> None:
-        self.cache_dir = Path(cache_dir)
-        self._entries: dict[str, VideoEntry] = {}
-        self._verified: set[str] = set()
-        self._lock = threading.Lock()
-        self._scanned: tuple[float, list[tuple[VideoEntry, dict[str, Any]]]] | None = None
-
-    @property
-    def index_root(self) -> Path:
-        return self.cache_dir / "index"
-
-    def register(self, path: str | Path, *, source: str = "ui") -> VideoEntry:
-        """Register a video file the user named; ``VideoOpenError`` unless it is a regular file that probes
-        as a video."""
-        p = Path(path).expanduser()
-        try:
-            real = p.resolve(strict=True)
-        except OSError as e:
-            raise VideoOpenError(f"{str(path)!r}: no such file") from e
-        if not real.is_file():
-            raise VideoOpenError(f"{str(path)!r}: not a regular file")
-        self._verify(real)
-        entry = VideoEntry(id=video_id(real), path=real, source=source)
-        with self._lock:
-            self._entries.setdefault(entry.id, entry)
-            self._verified.add(entry.id)
-            return self._entries[entry.id]
-
-    def _verify(self, real: Path) -> None:
-        from vidreason.tools.media.video import probe
-
-        probe(real)  # raises VideoOpenError / NoVideoStream for anything that is not a video
-
-    def scan(self, max_age: float = SCAN_MAX_AGE_S) -> list[tuple[VideoEntry, dict[str, Any]]]:
-        """Every manifest in the cache (newest first) with its video entry; registers the recorded paths
-        that still exist (they are verified as videos before first being served). A scan younger than
-        ``max_age`` seconds is reused."""
-        with self._lock:
-            if self._scanned is not None and time.monotonic() - self._scanned[0] < max_age:
-                return list(self._scanned[1])
-        out: list[tuple[VideoEntry, dict[str, Any]]] = []
-        root = self.index_root
-        manifests = sorted(root.glob("*/manifest.json")) if root.is_dir() else []
-        for m in manifests:
-            if not inside(m, root):  # a symlinked index folder pointing elsewhere
-                log.warning("ignoring %s: it resolves outside the cache", m)
-                continue
-            try:
-                data = json.loads(m.read_text())
-                raw = Path(str(data["video"]["path"])).expanduser()
-                real = raw.resolve(strict=True)
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-            if not real.is_file():
-                continue
-            entry = VideoEntry(id=video_id(real), path=real, source="manifest")
-            with self._lock:
-                entry = self._entries.setdefault(entry.id, entry)
-            data["_root"] = m.parent
-            out.append((entry, data))
-        out.sort(key=lambda e: -float(e[1].get("updated") or 0))
-        with self._lock:
-            self._scanned = (time.monotonic(), out)
-        return list(out)
-
-    def entries(self) -> list[VideoEntry]:
-        with self._lock:
-            return list(self._entries.values())
-
-    def get(self, vid: str, *, rescan: bool = True) -> VideoEntry | None:
-        """The entry of ``vid``; an unknown id triggers a fresh cache scan unless ``rescan`` is False."""
-        with self._lock:
-            found = self._entries.get(vid)
-        if found is None and rescan:
-            self.scan(max_age=0)
-            with self._lock:
-                found = self._entries.get(vid)
-        return found
-
-    def by_path(self, path: str | Path | None, *, rescan: bool = True) -> VideoEntry | None:
-        """The registered entry of a recorded path (e.g. a trace's video), if any."""
-        if not path:
-            return None
-        try:
-            vid = video_id(Path(path).expanduser())
-        except OSError:
-            return None
-        return self.get(vid, rescan=rescan)
-
-    def servable(self, vid: str) -> Path:
-        """The file of video ``vid`` to serve; ``PathNotAllowed`` for unknown ids or non-video files."""
-        entry = self.get(vid)
-        if entry is None:
-            raise PathNotAllowed(f"unknown video id {vid[:40]!r}")
-        if entry.id not in self._verified:
-            self._verify(entry.path)
-            with self._lock:
-                self._verified.add(entry.id)
-        return checked_file(entry.path, [entry.path.parent])
 
 
 class HostGuard:

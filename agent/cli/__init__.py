@@ -22,6 +22,7 @@ COMMANDS: list[str] = [
     "vidreason.agent.cli.ask:register",
     "vidreason.evals.cli:add_eval_parser",
     "vidreason.ui.cli:register",
+    "vidreason.agent.mcp.cli:register",
 ]
 
 
