@@ -260,7 +260,7 @@ class VidreasonService:
         step = (stop - start) / n
         times = [start + (i + 0.5) * step for i in range(n)]
         out, images = [], []
-        for t, rgb in frames_at(entry.path, times, short_side=size):
+        for _, t, rgb in frames_at(entry.path, times, short_side=size):
             buf = io.BytesIO()
             Image.fromarray(rgb).save(buf, format="JPEG", quality=JPEG_QUALITY)
             images.append(buf.getvalue())
