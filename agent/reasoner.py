@@ -91,11 +91,17 @@ class VideoReasoner:
         self._indexes: dict[Path, VideoIndex] = {}
 
     # ---- index ----------------------------------------------------------------------------------
+    def resolve(self, path: str | Path) -> Path:
+        """The file ``path`` names: a sample name (``"sample"``, ``"sample:footage"``) or a path."""
+        from vidreason.agent.samples import resolve_video
+
+        return resolve_video(path, self.settings.cache_dir).resolve()
+
     def index(
         self, path: str | Path, *, progress: Callable[[str, float], None] | None = None, force: bool = False
     ) -> VideoIndex:
-        """Build (or reuse) the cached index of ``path``."""
-        key = Path(path).resolve()
+        """Build (or reuse) the cached index of ``path`` (a file, or ``"sample"`` for the demo video)."""
+        key = self.resolve(path)
         if force or key not in self._indexes:
             self._indexes[key] = VideoIndex.build(
                 key, self.settings, progress=progress, force=force, models=self.models
@@ -150,7 +156,7 @@ class VideoReasoner:
         ctx = Context(llm=self.llm.model if self.llm else None, resources=live)
         trace_id = new_trace_id()
         config = thread_config(trace_id, recursion_limit=RECURSION_LIMIT)
-        inputs: InputState = {"question": question, "video": str(path)}
+        inputs: InputState = {"question": question, "video": str(index.path)}
         return ctx, inputs, config, index
 
     def ask(self, path: str | Path, question: str) -> Answer:

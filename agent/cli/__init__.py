@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -43,24 +44,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_progress_bars() -> None:
+    """Hide third-party progress bars (``Loading weights``, downloads, tqdm loops): the environment switches
+    take effect in libraries imported later, the calls in those already imported."""
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    os.environ["TQDM_DISABLE"] = "1"
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    if "huggingface_hub" in sys.modules:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (``vidreason trace --json | head``): stop quietly, like other tools."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+    return 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from vidreason.tools.core.errors import VidreasonError
 
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except VidreasonError as e:  # raised by argument converters such as resolve_video
+    except VidreasonError as e:  # raised by argument converters
         print(f"vidreason: error: {e}", file=sys.stderr)
         return 1
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.ERROR if args.quiet else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if args.quiet:
+        quiet_progress_bars()
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
     except VidreasonError as e:
         if args.debug:
             raise

@@ -49,6 +49,8 @@ class VideoIndex:
         self._keys: dict[str, str] = {}
         self._cache: dict[str, Any] = {}
         self._frame_times: np.ndarray | None = None
+        #: stages the last ``build`` computed (empty: everything came from the cache)
+        self.computed: list[str] = []
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -68,7 +70,7 @@ class VideoIndex:
         info, digest, root = locate(p, settings)
         with storage.file_lock(root.parent / f"{root.name}.lock"):
             index = cls(p, root, settings, start_manifest(p, settings, info, digest, root), models)
-            build_index(index, stages=stages, progress=progress, force=force)
+            index.computed = build_index(index, stages=stages, progress=progress, force=force)
         return index
 
     @classmethod
