@@ -39,6 +39,12 @@ def is_sample(arg: str | Path) -> bool:
     return text == "sample" or text.startswith("sample:")
 
 
+def video_arg(text: str) -> str | Path:
+    """The argparse type of a VIDEO argument: a sample name stays a name (resolved once the cache dir is
+    known), anything else becomes a ``Path``."""
+    return text if is_sample(text) else Path(text)
+
+
 def resolve_video(arg: str | Path, cache_dir: Path | None = None, *, build: bool = True) -> Path:
     """``sample[:NAME]`` -> the sample's path (the demo is built under ``cache_dir`` on first use; the
     settings' cache dir when None); any other value -> ``Path(arg)`` (unchecked).
@@ -59,4 +65,4 @@ def resolve_video(arg: str | Path, cache_dir: Path | None = None, *, build: bool
     return path
 
 
-__all__ = ["SAMPLES", "is_sample", "resolve_video"]
+__all__ = ["SAMPLES", "is_sample", "resolve_video", "video_arg"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vidreason.agent.options import add_settings_args, settings_from_args
-from vidreason.agent.samples import is_sample, resolve_video
+from vidreason.agent.samples import is_sample, resolve_video, video_arg
 
 if TYPE_CHECKING:
     from vidreason.tools.core.settings import Settings
@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="index one or more videos (cached)",
         description="Decode, segment, embed and transcribe videos into the cache.",
     )
-    p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files (or 'sample' for the demo video)")
+    p.add_argument(
+        "videos", nargs="+", type=video_arg, metavar="VIDEO", help="video files (or 'sample' for the demo video)"
+    )
     p.add_argument("--stages", help="comma-separated stages to build (plus what they need); default: all enabled")
     p.add_argument("--captions", action="store_true", help="also caption shots (needs a caption backend)")
     p.add_argument("--force", action="store_true", help="recompute even if cached")
@@ -36,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("info", help="streams, duration, what is indexed, provenance and the hierarchy")
-    p.add_argument("video", help="a video file (or 'sample' for the demo video)")
+    p.add_argument("video", type=video_arg, help="a video file (or 'sample' for the demo video)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--depth", type=int, default=3, help="levels of the hierarchy tree to print")
     add_settings_args(p)
@@ -49,7 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_settings_args(c)
     c.set_defaults(func=cmd_cache_list)
     c = csub.add_parser("clear", help="delete cached indexes (all, or those of the given videos)")
-    c.add_argument("videos", nargs="*", metavar="VIDEO", help="videos (or 'sample') whose indexes to delete")
+    c.add_argument(
+        "videos", nargs="*", type=video_arg, metavar="VIDEO", help="videos (or 'sample') whose indexes to delete"
+    )
     c.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add_settings_args(c)
     c.set_defaults(func=cmd_cache_clear)
@@ -208,7 +212,7 @@ def cmd_cache_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _roots_of(video: str, settings: Settings, entries: list[dict[str, Any]]) -> list[Path]:
+def _roots_of(video: str | Path, settings: Settings, entries: list[dict[str, Any]]) -> list[Path]:
     """The index folders of ``video`` (any frame rate): by content when the file exists, else by the path the
     manifests recorded (a deleted or moved video's indexes can still be cleared)."""
     from vidreason.tools.core import storage
@@ -235,7 +239,8 @@ def cmd_cache_clear(args: argparse.Namespace) -> int:
     else:
         roots = [Path(e["root"]) for e in entries]
     if not roots:
-        print(f"nothing cached for {', '.join(args.videos) or 'any video'} under {settings.cache_dir}")
+        names = ", ".join(str(v) for v in args.videos)
+        print(f"nothing cached for {names or 'any video'} under {settings.cache_dir}")
         return 0
     if not args.yes and sys.stdin.isatty():
         answer = input(f"delete {len(roots)} cached index(es) under {settings.cache_dir}? [y/N] ")
