@@ -9,9 +9,14 @@ viewer). Heavy modules load lazily, so ``import vidreason`` is cheap.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# onnxruntime (OCR, Whisper's VAD) otherwise writes a device id and a telemetry database under ~/.cache/Microsoft
+# the moment it is imported: vidreason writes only under its cache dir. A user's own setting wins.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 _LAZY: dict[str, str] = {
     "VideoReasoner": "vidreason.agent.reasoner",

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vidreason.tools.core.errors import ConfigError
-from vidreason.tools.core.settings import Settings
+
+if TYPE_CHECKING:  # imported when settings are built, so `vidreason --help` does not load pydantic
+    from vidreason.tools.core.settings import Settings
 
 
 def add_settings_args(p: argparse.ArgumentParser) -> None:
@@ -28,6 +30,8 @@ def add_settings_args(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
+    from vidreason.tools.core.settings import Settings
+
     values: dict[str, Any] = {}
     for name in ("profile", "device", "cache_dir", "sample_fps"):
         v = getattr(args, name, None)

@@ -84,19 +84,33 @@ class VideoReasoner:
         models: ModelRegistry | None = None,
     ) -> None:
         """``models`` holds the loaded models (the process-wide registry by default): give one to share models
-        between reasoners on purpose, or to release them (``models.release()``)."""
+        between reasoners on purpose, or to release them (``models.release()``). When ``HF_HUB_OFFLINE`` is
+        unset and the model hub cannot be reached, the process works offline from here on (said once)."""
+        from vidreason.tools.core import hub
+
         self.settings = settings or Settings()
+        hub.go_offline_if_unreachable(self.settings.cache_dir)
         self.llm = llm_client if llm_client is not None else LLMClient.from_config(self.settings.llm_config)
         self.models = models or default_registry()
         self.traces = TraceStore.from_settings(self.settings)
         self._indexes: dict[Path, VideoIndex] = {}
 
     # ---- index ----------------------------------------------------------------------------------
+    def resolve(self, path: str | Path) -> Path:
+        """The file ``path`` names: a sample name (``"sample"``, ``"sample:footage"``) or a path."""
+        from vidreason.agent.samples import resolve_video
+
+        return resolve_video_path(resolve_video(path, self.settings.cache_dir))  # one-line errors (symlink loops)
+
     def index(
         self, path: str | Path, *, progress: Callable[[str, float], None] | None = None, force: bool = False
     ) -> VideoIndex:
-        """Build (or reuse) the cached index of ``path``."""
-        key = resolve_video_path(path)  # one-line VideoOpenError for missing files and symlink loops
+        """Build (or reuse) the cached index of ``path`` (a file, or ``"sample"`` for the demo video)."""
+        key = self.resolve(path)
+        if force:
+            from vidreason.tools.core import hub
+
+            hub.forget_failures(self.settings.cache_dir)
         if force or key not in self._indexes:
             self._indexes[key] = VideoIndex.build(
                 key, self.settings, progress=progress, force=force, models=self.models

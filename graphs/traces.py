@@ -18,14 +18,17 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
 from vidreason.tools.core.errors import TraceNotFound, TraceStoreError
 from vidreason.tools.core.results import LLMCall, TraceStep
-from vidreason.tools.core.settings import Settings
+
+if TYPE_CHECKING:  # `vidreason trace` reads plain checkpoints without importing LangGraph
+    from langchain_core.runnables import RunnableConfig
+
+    from vidreason.tools.core.settings import Settings
 
 TRACE_FILE = "traces.sqlite"
 log = logging.getLogger(__name__)
@@ -38,9 +41,7 @@ def new_trace_id() -> str:
 
 def thread_config(trace_id: str, **extra: Any) -> RunnableConfig:
     """The LangGraph config that files a run under ``trace_id``."""
-    config = RunnableConfig(configurable={"thread_id": trace_id})
-    config.update(extra)  # type: ignore[typeddict-item]
-    return config
+    return cast("RunnableConfig", {"configurable": {"thread_id": trace_id}, **extra})
 
 
 class Trace(BaseModel):
@@ -205,13 +206,43 @@ class TraceStore:
         if not self.path.exists():
             raise TraceNotFound(f"no trace {trace_id!r}: the trace store {self.path} does not exist yet")
         known = self.list(limit=5)  # also checks that the store is readable
-        history = []
-        if known:
+        history: builtins.list[Snapshot] | None = self._plain_history(trace_id) if known else []
+        if history is None:
             with self._read_saver() as saver:
                 history = [Snapshot.of(tup) for tup in saver.list(thread_config(trace_id))]
         if not history:
             raise TraceNotFound(f"no trace {trace_id!r} in {self.path}; recent ids: {known or 'none'}")
         return trace_from_history(trace_id, history, redact=redact)
+
+    def _plain_history(self, trace_id: str) -> builtins.list[Snapshot] | None:
+        """The run's checkpoints (newest first) read straight from SQLite, as the saver would list them, when
+        each is plain msgpack (vidreason's state is plain data); None when one is not (the caller then asks
+        the saver). Saves importing LangGraph in ``vidreason trace``."""
+        import ormsgpack
+
+        def unknown_ext(code: int, data: bytes) -> Any:
+            raise ValueError(f"msgpack extension {code}")
+
+        with self._reader() as conn:
+            try:
+                rows = conn.execute(
+                    "SELECT type, checkpoint FROM checkpoints WHERE thread_id = ? ORDER BY checkpoint_id DESC",
+                    (trace_id,),
+                ).fetchall()
+            except sqlite3.OperationalError as e:
+                if "no such table" in str(e):  # no run stored yet
+                    return []
+                raise
+        out = []
+        for kind, blob in rows:
+            if kind != "msgpack":
+                return None
+            try:
+                checkpoint = ormsgpack.unpackb(blob, ext_hook=unknown_ext)
+            except (ValueError, TypeError, ormsgpack.MsgpackDecodeError):
+                return None
+            out.append(Snapshot.from_checkpoint(checkpoint))
+        return out
 
     def latest(self, limit: int = 100) -> builtins.list[tuple[str, Snapshot]]:
         """The last checkpoint of each of the ``limit`` most recent runs (one connection for all)."""
@@ -242,10 +273,15 @@ class Snapshot:
     def of(cls, tup: Any) -> Snapshot:
         """From a checkpointer's ``CheckpointTuple`` (``channel_values`` holds the state; ``branch:to:<node>``
         channels mark the nodes triggered next)."""
-        channels = dict(tup.checkpoint.get("channel_values") or {})
+        return cls.from_checkpoint(tup.checkpoint)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict[str, Any]) -> Snapshot:
+        """From a checkpoint dict (``channel_values``, ``ts``)."""
+        channels = dict(checkpoint.get("channel_values") or {})
         due = tuple(k.removeprefix("branch:to:") for k in channels if k.startswith("branch:to:"))
         values = {k: v for k, v in channels.items() if not k.startswith(("branch:", "__"))}
-        return cls(values=values, created_at=tup.checkpoint.get("ts"), next=due)
+        return cls(values=values, created_at=checkpoint.get("ts"), next=due)
 
 
 def trace_from_history(trace_id: str, history: list[Any], *, redact: bool = False) -> Trace:

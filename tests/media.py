@@ -1,6 +1,7 @@
 """Small generated test media with known structure (ffmpeg lavfi + espeak-ng), shared by the test modules.
 
-Everything here writes to a caller-given path and returns the ground truth::
+Everything here writes to a caller-given path and returns the ground truth (a test whose media needs a
+missing ``ffmpeg``/``ffprobe``/``espeak-ng`` is skipped with the reason)::
 
     cuts = make_cut_video(p, [("red", 2), ("testsrc2", 2), ("blue", 2)], transitions={1: ("fade", 1.0)})
     words = make_speech_video(p, [(1.0, "hello world"), (6.0, "good morning")], duration=10)
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from vidreason.tools.core.media import Word
 
@@ -61,14 +63,24 @@ class Transition:
 
 
 def has_ffmpeg() -> bool:
-    return shutil.which("ffmpeg") is not None
+    return shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
 
 
 def has_espeak() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
+def require_tool(name: str) -> None:
+    """Skip the calling test (with the reason) when the system tool ``name`` is not on PATH."""
+    if shutil.which(name) is None:
+        pytest.skip(f"{name} is not installed (apt-get install {_APT.get(name, name)})")
+
+
+_APT = {"ffprobe": "ffmpeg", "espeak-ng": "espeak-ng", "ffmpeg": "ffmpeg"}
+
+
 def _run(cmd: list[str]) -> None:
+    require_tool(cmd[0])
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
@@ -289,6 +301,7 @@ def make_audio(path: str | Path, duration: float, kind: str = "tone") -> None:
 
 def video_duration(path: str | Path) -> float:
     """Container duration in seconds (ffprobe)."""
+    require_tool("ffprobe")
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
         capture_output=True,

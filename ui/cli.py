@@ -58,7 +58,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     warning = exposure_warning(args.host, args.port)
     if warning:
         print(warning, file=sys.stderr)
-    app = create_app(settings, host=args.host, videos=[resolve_video(v) for v in args.video])
+    app = create_app(settings, host=args.host, videos=[resolve_video(v, settings.cache_dir) for v in args.video])
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(
         f"vidreason ui: http://{shown}:{args.port}/  (cache {settings.cache_dir}; Ctrl-C stops)",

@@ -51,7 +51,7 @@ def list_videos(state: UIState = Depends(ui_state)) -> dict[str, Any]:
 @router.post("/videos")
 async def register_video(body: RegisterVideo, state: UIState = Depends(ui_state)) -> dict[str, Any]:
     """Register a video file (probed first: only real videos are accepted)."""
-    path = resolve_video(body.path.strip())
+    path = await asyncio.to_thread(resolve_video, body.path.strip(), state.settings.cache_dir)
     entry = await asyncio.to_thread(state.registry.register, path)
     manifest = next((m for e, m in state.registry.scan(max_age=0) if e.id == entry.id), None)
     return video_summary(entry, manifest)

@@ -7,7 +7,6 @@ entries called with the argparse subparsers object), so this module stays small 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import sys
@@ -54,6 +53,28 @@ def _error_line(error: BaseException) -> str:
     return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
 
 
+def quiet_progress_bars() -> None:
+    """Hide third-party progress bars (``Loading weights``, downloads, tqdm loops): the environment switches
+    take effect in libraries imported later, the calls in those already imported."""
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    os.environ["TQDM_DISABLE"] = "1"
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    for module, call in (
+        ("huggingface_hub.utils", "disable_progress_bars"),
+        ("transformers.utils.logging", "disable_progress_bar"),
+    ):
+        loaded = sys.modules.get(module)  # only libraries already imported need telling (no import here)
+        if loaded is not None:
+            getattr(loaded, call)()
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (``vidreason trace --json | head``): stop quietly, like other tools."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+    return 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from vidreason.tools.core.errors import VidreasonError, one_line
 
@@ -71,11 +92,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.ERROR if args.quiet else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if args.quiet:
+        quiet_progress_bars()
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
     except VidreasonError as e:
         if args.debug:
             raise
@@ -84,10 +111,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vidreason: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # output piped into `head` and the like
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
-        return 1
     except OSError as e:  # the file system refused something (permissions, a file where a folder should be)
         if args.debug:
             raise

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from vidreason.agent.options import add_settings_args, settings_from_args
-from vidreason.agent.samples import resolve_video
+from vidreason.agent.samples import video_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="find when something happens (ranked spans, best first)",
         description="Ground a text query in a video with TFVTG over the indexed channels.",
     )
-    p.add_argument("video", type=resolve_video, help="a video file (or 'sample' for the packaged demo clip)")
+    p.add_argument("video", type=video_arg, help="a video file (or 'sample' for the demo video)")
     p.add_argument("query")
     p.add_argument("--json", action="store_true", help="print the Grounding as JSON")
     p.add_argument("--top", type=int, default=5, help="spans to print (default 5)")
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_ground)
 
     p = sub.add_parser("ask", help="answer a question about a video, with cited frames and timestamps")
-    p.add_argument("video", type=resolve_video, help="a video file (or 'sample' for the packaged demo clip)")
+    p.add_argument("video", type=video_arg, help="a video file (or 'sample' for the demo video)")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     add_settings_args(p)

@@ -8,11 +8,13 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vidreason.agent.options import add_settings_args, settings_from_args
-from vidreason.agent.samples import resolve_video
-from vidreason.tools.core.settings import Settings
+from vidreason.agent.samples import is_sample, resolve_video, video_arg
+
+if TYPE_CHECKING:
+    from vidreason.tools.core.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,11 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Decode, segment, embed and transcribe videos into the cache.",
     )
     p.add_argument(
-        "videos",
-        nargs="+",
-        type=resolve_video,
-        metavar="VIDEO",
-        help="video files (or 'sample' for the packaged demo clip)",
+        "videos", nargs="+", type=video_arg, metavar="VIDEO", help="video files (or 'sample' for the demo video)"
     )
     p.add_argument("--stages", help="comma-separated stages to build (plus what they need); default: all enabled")
     p.add_argument("--captions", action="store_true", help="also caption shots (needs a caption backend)")
@@ -40,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("info", help="streams, duration, what is indexed, provenance and the hierarchy")
-    p.add_argument("video", type=resolve_video, help="a video file (or 'sample')")
+    p.add_argument("video", type=video_arg, help="a video file (or 'sample' for the demo video)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--depth", type=int, default=3, help="levels of the hierarchy tree to print")
     add_settings_args(p)
@@ -53,7 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_settings_args(c)
     c.set_defaults(func=cmd_cache_list)
     c = csub.add_parser("clear", help="delete cached indexes (all, or those of the given videos)")
-    c.add_argument("videos", nargs="*", type=Path, metavar="VIDEO")
+    c.add_argument(
+        "videos", nargs="*", type=video_arg, metavar="VIDEO", help="videos (or 'sample') whose indexes to delete"
+    )
     c.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add_settings_args(c)
     c.set_defaults(func=cmd_cache_clear)
@@ -87,6 +87,7 @@ def _progress_bar(enabled: bool, label: str) -> Any:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    from vidreason.tools.core import hub
     from vidreason.tools.core.errors import VidreasonError
     from vidreason.tools.index.video_index import VideoIndex
 
@@ -94,6 +95,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.captions and settings.caption_backend == "none":
         settings = settings.override(caption_backend="transformers")
     stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
+    args.videos = [resolve_video(v, settings.cache_dir) for v in args.videos]
+    if args.force:
+        hub.forget_failures(settings.cache_dir)
+    hub.go_offline_if_unreachable(settings.cache_dir)
     if getattr(args, "ray", None) is not None:
         from vidreason.tools.distributed.cli import cmd_index_ray
 
@@ -118,11 +123,17 @@ def cmd_index(args: argparse.Namespace) -> int:
         failures += bool(failed)
         if args.json:
             summary = {"video": str(video), "ok": not failed, "failed": failed, "seconds": round(wall, 3)}
-            print(json.dumps({**summary, **index.summary()}))
+            print(
+                json.dumps({**summary, "cache_hit": not index.computed, "computed": index.computed, **index.summary()})
+            )
         else:
             stages_line = ", ".join(f"{n}:{s.status}" for n, s in index.manifest.stages.items())
-            rtf = index.duration / wall if wall > 0 else float("inf")
-            print(f"{video}: {index.duration:.1f}s video indexed in {wall:.2f}s ({rtf:.1f}x realtime) [{stages_line}]")
+            if index.computed:
+                rtf = index.duration / wall if wall > 0 else float("inf")
+                done = f"indexed in {wall:.2f}s ({rtf:.1f}x realtime)"
+            else:
+                done = f"already indexed (cache hit, {wall:.2f}s; --force recomputes)"
+            print(f"{video}: {index.duration:.1f}s video {done} [{stages_line}]")
             for name, reason in index.degraded.items():
                 print(f"  {index.manifest.stages[name].status} {name}: {reason}")
             if failed:
@@ -140,6 +151,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from vidreason.tools.media.video import probe
 
     settings = settings_from_args(args)
+    args.video = resolve_video(args.video, settings.cache_dir)
     info = probe(args.video)
     out: dict[str, Any] = {"video": info.model_dump(mode="json"), "index": None}
     index = None
@@ -241,16 +253,36 @@ def cmd_cache_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_cache_clear(args: argparse.Namespace) -> int:
+def _roots_of(video: str | Path, settings: Settings, entries: list[dict[str, Any]]) -> list[Path]:
+    """The index folders of ``video`` (any frame rate): by content when the file exists, else by the path the
+    manifests recorded (a deleted or moved video's indexes can still be cleared)."""
     from vidreason.tools.core import storage
-    from vidreason.tools.index.manifest import index_root
-    from vidreason.tools.media.inputs import check_file
+    from vidreason.tools.core.errors import VideoOpenError
 
+    try:
+        path = resolve_video(video, settings.cache_dir, build=False)
+    except VideoOpenError:
+        if is_sample(video):
+            return []  # the demo was never built here, so nothing of it is cached
+        raise
+    if path.is_file():
+        prefix = storage.content_hash(path, settings.cache_dir)[:20] + "-"
+        return [Path(e["root"]) for e in entries if Path(e["root"]).name.startswith(prefix)]
+    wanted = str(path.resolve())
+    return [Path(e["root"]) for e in entries if e["video"] and str(Path(e["video"]).resolve()) == wanted]
+
+
+def cmd_cache_clear(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    entries = _cache_entries(settings)
     if args.videos:
-        roots = [index_root(settings, storage.content_hash(check_file(v), settings.cache_dir)) for v in args.videos]
+        roots = [root for v in args.videos for root in _roots_of(v, settings, entries)]
     else:
-        roots = [Path(e["root"]) for e in _cache_entries(settings)]
+        roots = [Path(e["root"]) for e in entries]
+    if not roots:
+        names = ", ".join(str(v) for v in args.videos)
+        print(f"nothing cached for {names or 'any video'} under {settings.cache_dir}")
+        return 0
     if not args.yes and sys.stdin.isatty():
         answer = input(f"delete {len(roots)} cached index(es) under {settings.cache_dir}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):

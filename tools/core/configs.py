@@ -105,6 +105,7 @@ class SummaryConfig(ComponentConfig):
 class TextMatchConfig(ComponentConfig):
     model: str = "sentence-transformers/all-MiniLM-L6-v2"
     device: str = "cpu"
+    cache_dir: Path | None = Field(None, description="where text embeddings are kept between processes")
 
 
 class LLMConfig(ComponentConfig):

@@ -273,7 +273,7 @@ class Settings(BaseSettings):
 
     @property
     def text_match(self) -> TextMatchConfig:
-        return TextMatchConfig(model=self.text_embed_model, device=self.torch_device)
+        return TextMatchConfig(model=self.text_embed_model, device=self.torch_device, cache_dir=self.cache_dir)
 
     @property
     def llm_config(self) -> LLMConfig:

@@ -7,8 +7,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vidreason.tools.core.settings import Settings
+if TYPE_CHECKING:
+    from vidreason.tools.core.settings import Settings
 
 
 def add_ray_args(p: argparse.ArgumentParser) -> None:

@@ -99,9 +99,11 @@ def start_manifest(path: Path, settings: Settings, info: VideoInfo, digest: str,
     return manifest
 
 
-def build_index(index: BuildTarget, *, stages: Sequence[str] | None, progress: Progress | None, force: bool) -> None:
+def build_index(
+    index: BuildTarget, *, stages: Sequence[str] | None, progress: Progress | None, force: bool
+) -> list[str]:
     """Compute the stages of ``index`` missing for its settings (all of them with ``force``); the caller holds
-    the index's build lock."""
+    the index's build lock. Returns the names of the stages it ran (empty: a cache hit)."""
     stage_root = index.root / "stages"
     stage_root.mkdir(parents=True, exist_ok=True)
     for stale in stage_root.glob(".tmp-*"):  # left by a killed build
@@ -117,6 +119,7 @@ def build_index(index: BuildTarget, *, stages: Sequence[str] | None, progress: P
         if stage.frame_input is None:
             _run_stage(index, stage, progress)
     index.write_manifest()
+    return [s.name for s in todo]
 
 
 def plan_stages(index: BuildTarget, wanted: Sequence[Stage], force: bool) -> list[Stage]:

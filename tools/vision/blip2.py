@@ -22,6 +22,7 @@ import numpy as np
 
 from vidreason.tools.core.devices import hub_offline, resolve_device
 from vidreason.tools.core.errors import ConfigError, ModelUnavailable
+from vidreason.tools.core.hub import offline_reason
 from vidreason.tools.vision.encoder import RANDOM, TextCache, cached_text_encode, preprocess_frames
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class Blip2ItcScorer:
                     model, dtype=dtype, local_files_only=offline, cache_dir=cache
                 )
             except Exception as e:  # OSError / HF errors when weights are missing
-                why = "HF_HUB_OFFLINE=1 and not in the cache" if offline else str(e)
+                why = f"{offline_reason()} and not in the local cache" if offline else str(e)
                 raise ModelUnavailable(
                     f"BLIP-2 weights {model!r} cannot be loaded ({why}); download them once with network "
                     "access, "

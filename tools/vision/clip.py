@@ -19,6 +19,7 @@ import numpy as np
 
 from vidreason.tools.core.devices import hub_offline, resolve_device
 from vidreason.tools.core.errors import ConfigError, ModelUnavailable
+from vidreason.tools.core.hub import offline_reason
 from vidreason.tools.core.settings import default_cache_dir
 from vidreason.tools.vision.encoder import (
     RANDOM,
@@ -99,11 +100,11 @@ def _resolve_open_clip_weights(model_name: str, pretrained: str, cache_dir: str 
                 return open_clip.download_pretrained_from_url(url, cache_dir=cache_dir), cfg
             except Exception as e:
                 log.debug("open_clip weights from %s: %s", url, e)
-    why = "HF_HUB_OFFLINE=1 and they are not in the cache" if offline else "the download failed"
+    why = f"{offline_reason()} and they are not in the local cache" if offline else "the download failed"
     raise ModelUnavailable(
-        f"open_clip weights {model_name}/{pretrained} cannot be loaded: {why}. Download them once with "
-        "network "
-        f"access, give a local checkpoint path, or use clip_pretrained='random' (degraded visual channel)"
+        f"open_clip weights {model_name}/{pretrained} could not be loaded ({why}). Download them once with "
+        "network access (then `vidreason index --force VIDEO`), give a local checkpoint path, or use "
+        "clip_pretrained='random' (degraded visual channel)"
     )
 
 
