@@ -88,7 +88,7 @@ def test_every_type_is_asked_with_consistent_answers(generated) -> None:
     cross = cases["cross_modal"]
     assert cross.answer.keys[0].upper() in {s.title for s in tl.slides}
     assert cases["who"].optional and all(not c.optional for t, c in cases.items() if t != "who")
-    assert all(c.video == "v01.mp4" for c in cases.values())
+    assert all(c.video == "s5/v01.mp4" for c in cases.values())
 
 
 def test_timeline_is_exact(generated) -> None:

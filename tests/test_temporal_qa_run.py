@@ -109,7 +109,7 @@ def test_small_offline_run_writes_the_report(tmp_path: Path) -> None:
     result = make_temporal_qa(tmp_path / "gen", 11, videos=1, check_models=(), check_ocr=False)
     wanted = {"when", "after", "absent"}
     lines = [ln for ln in Path(result.cases_file).read_text().splitlines() if json.loads(ln)["type"] in wanted]
-    small = Path(result.out_dir) / "small.jsonl"
+    small = Path(result.cases_file).parent / "small.jsonl"
     small.write_text("\n".join(lines[:3]) + "\n")
     out = tmp_path / "report"
     rc = cli_main(["eval", "temporal-qa", str(small), "--out", str(out), *_offline_args(tmp_path)])
@@ -129,7 +129,7 @@ def test_whole_generated_benchmark(tmp_path: Path) -> None:
     files = []
     for seed in (1, 2):
         assert cli_main(["eval", MAKE_TEMPORAL_QA, "--out", str(tmp_path / "gen"), "--seed", str(seed)]) == 0
-        files.append(str(tmp_path / "gen" / f"s{seed}" / "cases.jsonl"))
+        files.append(str(tmp_path / "gen" / f"cases_s{seed}.jsonl"))
     cases = load_cases(files)
     per_type: dict[str, int] = {}
     for c in cases:

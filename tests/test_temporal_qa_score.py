@@ -161,3 +161,22 @@ def test_metrics_per_type_overall_optional_and_calibration() -> None:
     assert bins[0.3].n == 1 and bins[0.3].accuracy == 0.0
     assert sum(b.n for b in m.calibration) == 2  # present, non-optional cases only
     assert set(m.per_channel) == {"speech"}
+
+
+def test_a_real_answer_is_recorded_and_scored() -> None:
+    from vidreason.evals.temporal_qa.cases import LoadedCase
+    from vidreason.evals.temporal_qa.run import record_answer
+    from vidreason.tools.core.results import Answer, Citation, ScoredSpan
+
+    c = case(answer={"keys": ["berlin"]})
+    a = Answer(
+        question=c.question,
+        text="Right after mentioning the budget, the speaker says: 'Our new office opens in Berlin.' (8.5-12.0 s)",
+        citations=[Citation(frame_index=9, time=9.0, channel="speech", text="Berlin")],
+        spans=[ScoredSpan(start=8.5, end=12.0, score=0.9)],
+        confidence=0.8,
+        trace_id="t",
+    )
+    rec = record_answer(LoadedCase(case=c, source="x.jsonl", line=1, video_path="v.mp4"), a, 1.0, 0.5)
+    s = score_case(c, AnswerRecord.model_validate_json(rec.model_dump_json()))
+    assert s.correct and s.cited_in_target and s.iou == pytest.approx(1.0) and not s.abstained

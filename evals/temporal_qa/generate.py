@@ -8,9 +8,10 @@ format is asked about every video (:mod:`.questions`); before a case is kept the
 checked to be recognised by faster-whisper ``tiny.en`` and ``base`` on the video's audio and the titles by
 the OCR (:mod:`.checks`); a video that loses a needed case is re-rolled (up to ``max_attempts``).
 
-Outputs in ``out/s<seed>/``: ``vNN.mp4``, ``vNN.timeline.json`` (ground truth), ``cases.jsonl`` (video paths
-relative to it) and ``generation.json`` (what the checks found). The same seed gives byte-identical
-``cases.jsonl`` and the same video bytes on one machine (x264 with one thread, bit-exact muxing).
+Outputs: ``out/cases_s<seed>.jsonl`` (video paths ``s<seed>/vNN.mp4``, relative to it) and in ``out/s<seed>/``
+the videos ``vNN.mp4``, their ground truth ``vNN.timeline.json`` and ``generation.json`` (what the checks
+found). The same seed gives a byte-identical case file and the same video bytes on one machine (x264 with one
+thread, bit-exact muxing) as long as the recognisers agree with themselves (see :mod:`.checks`).
 """
 
 from __future__ import annotations
@@ -113,8 +114,8 @@ def synthesize(text: str, voice: str, tmp: Path) -> np.ndarray:
     return data[loud[0] : loud[-1] + 1].copy()
 
 
-def _pick_lines(rng: random.Random) -> tuple[str, list[tuple[LineSpec, bool]], int]:
-    """The repeated word, the lines in spoken order (spec, is_repeat) and the repeat count."""
+def _pick_lines(rng: random.Random) -> tuple[str, list[tuple[LineSpec, bool]]]:
+    """The repeated word and the lines in spoken order (spec, is_repeat); the word is said in 2 or 3 lines."""
     repeat = rng.choice(sorted(REPEAT))
     phrase, variants = REPEAT[repeat]
     count = rng.choice((2, 3))
@@ -137,7 +138,7 @@ def _pick_lines(rng: random.Random) -> tuple[str, list[tuple[LineSpec, bool]], i
         chosen.append(spec)
     lines += [(c, False) for c in chosen]
     rng.shuffle(lines)
-    return repeat, lines, count
+    return repeat, lines
 
 
 def _mentions(text: str, words: set[str]) -> bool:
@@ -148,10 +149,13 @@ def _mentions(text: str, words: set[str]) -> bool:
 
 def layout(number: int, seed: int, attempt: int, rng: random.Random, tmp: Path) -> tuple[Timeline, np.ndarray]:
     """Choose the content of video ``number`` and place it in time; returns the timeline and the audio."""
-    repeat, picked, _ = _pick_lines(rng)
+    repeat, picked = _pick_lines(rng)
     voices = rng.sample(VOICES, rng.choice((2, 3)))
     used = {spec.topic for spec, _ in picked} | {spec.key for spec, _ in picked}
-    absent = rng.choice([s for s in SINGLE if s.topic not in used and s.key not in used])
+    texts = " ".join(spec.text for spec, _ in picked)
+    absent = rng.choice(
+        [s for s in SINGLE if s.topic not in used and s.key not in used and not _mentions(texts, {s.topic})]
+    )
     titles = rng.sample(TITLES, len(TITLES))
     # group consecutive lines into slides of one or two lines
     groups: list[list[int]] = []
@@ -201,7 +205,7 @@ def layout(number: int, seed: int, attempt: int, rng: random.Random, tmp: Path) 
         audio[i0 : i0 + len(samples)] = samples
     absent_title = next(t for t in titles if t not in {sl.title for sl in slides})
     timeline = Timeline(
-        video=f"v{number:02d}.mp4",
+        video=f"s{seed}/v{number:02d}.mp4",
         seed=seed,
         number=number,
         attempt=attempt,
@@ -291,7 +295,7 @@ def make_temporal_qa(
             for attempt in range(max_attempts):
                 rng = random.Random(f"temporal-qa:{seed}:{number}:{attempt}")
                 timeline, audio = layout(number, seed, attempt, rng, tmp)
-                video = folder / timeline.video
+                video = folder / f"v{number:02d}.mp4"
                 render(timeline, audio, video, font_path, tmp)
                 verdict = checker.check(video, timeline)
                 drafts = build_cases(timeline, random.Random(f"questions:{seed}:{number}:{attempt}"))
@@ -314,11 +318,11 @@ def make_temporal_qa(
             timeline, audio, kept, report = best
             report.rejected_attempts = [r for r in rejected if not r.startswith(f"attempt {timeline.attempt}:")]
             if timeline.attempt != attempt:  # an earlier attempt kept more cases: render it again
-                render(timeline, audio, folder / timeline.video, font_path, tmp)
+                render(timeline, audio, folder / f"v{number:02d}.mp4", font_path, tmp)
             write_text_atomic(folder / f"v{number:02d}.timeline.json", timeline.model_dump_json(indent=2))
             all_cases += kept
             reports.append(report)
-    cases_file = folder / "cases.jsonl"
+    cases_file = Path(out_dir) / f"cases_s{seed}.jsonl"
     write_text_atomic(cases_file, dump_cases(all_cases))
     per_type: dict[str, int] = {}
     for c in all_cases:
