@@ -2,8 +2,9 @@
 
 Every speech line names one *topic* (what questions search for) and one *key* (what an answer that quotes
 the line must contain). All topic and key words were checked to be recognised by faster-whisper ``tiny.en``
-and ``base`` in espeak-ng speech with the three voices below (words that failed were replaced: plurals such
-as "wolves", "piano", "bakery", "knight", "mars"); the generator checks them again on every video it makes.
+and ``base`` in espeak-ng speech with the three voices below; words that failed there or too often in the
+generator's own checks were dropped ("wolves", "piano", "bakery", "knight", "mars", "weather", "president",
+"newspaper", "chocolate", "books", "spaghetti", "dragon"). The generator checks every video it makes again.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ SINGLE: tuple[LineSpec, ...] = (
     LineSpec("budget", "the budget", "london", "The budget meeting takes place in London."),
     LineSpec("office", "the office", "berlin", "Our new office opens in Berlin next spring."),
     LineSpec("garden", "the garden", "roses", "The garden is full of red roses."),
-    LineSpec("weather", "the weather", "sunny", "The weather will be sunny tomorrow."),
     LineSpec("train", "the train", "station", "The train leaves from the central station."),
     LineSpec("music", "music", "guitar", "She plays music on an old guitar."),
     LineSpec("doctor", "the doctor", "hospital", "The doctor works at the city hospital."),
@@ -31,7 +31,6 @@ SINGLE: tuple[LineSpec, ...] = (
     LineSpec("river", "the river", "bridge", "A long bridge crosses the river."),
     LineSpec("football", "football", "stadium", "The football match starts at the stadium."),
     LineSpec("winter", "winter", "mountains", "In winter we go skiing in the mountains."),
-    LineSpec("library", "the library", "books", "The library has thousands of books."),
     LineSpec("airport", "the airport", "flight", "Our flight leaves the airport at noon."),
     LineSpec("camera", "the camera", "pictures", "This camera takes beautiful pictures."),
     LineSpec("ocean", "the ocean", "island", "We sailed across the ocean to a small island."),
@@ -44,17 +43,13 @@ SINGLE: tuple[LineSpec, ...] = (
     LineSpec("rocket", "the rocket", "moon", "The rocket flew all the way to the moon."),
     LineSpec("concert", "the concert", "tickets", "The concert tickets are sold out."),
     LineSpec("village", "the village", "church", "The village has an old church."),
-    LineSpec("newspaper", "the newspaper", "election", "The newspaper wrote about the election."),
     LineSpec("police", "the police", "thief", "The police caught the thief."),
     LineSpec("holiday", "the holiday", "spain", "We spent our holiday in Spain."),
     LineSpec("garage", "the garage", "truck", "The truck is parked in the garage."),
     LineSpec("factory", "the factory", "workers", "The factory hired new workers."),
-    LineSpec("kitchen", "the kitchen", "chocolate", "We keep the chocolate in the kitchen."),
     LineSpec("forest", "the forest", "mushrooms", "We found mushrooms in the forest."),
     LineSpec("wedding", "the wedding", "flowers", "The wedding had beautiful flowers."),
-    LineSpec("dinner", "dinner", "spaghetti", "For dinner we cooked spaghetti."),
     LineSpec("teacher", "the teacher", "student", "The teacher helps the students every day."),
-    LineSpec("president", "the president", "speech", "The president gave a long speech."),
     LineSpec("umbrella", "an umbrella", "rain", "Take an umbrella because of the rain."),
 )
 
@@ -66,14 +61,6 @@ REPEAT: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
             ("morning", "I drink coffee every morning."),
             ("paris", "The coffee in Paris is very strong."),
             ("team", "We bought coffee for the whole team."),
-        ),
-    ),
-    "dragon": (
-        "the dragon",
-        (
-            ("castle", "A dragon lives in the castle."),
-            ("treasure", "The dragon guards a hidden treasure."),
-            ("fire", "The dragon breathes hot fire."),
         ),
     ),
     "summer": (
