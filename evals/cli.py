@@ -5,8 +5,11 @@ The main CLI registers these with :func:`add_eval_parser` and calls ``args.func(
     vidreason eval DATASET --annotations FILE --videos DIR [--llm-output FILE] [--durations CSV]
                    [--limit N] [--seed N] [--ood-pad SEC] [--workers N] [--out DIR] [--grounder MODULE:ATTR]
     vidreason eval make-haystack --needles FILE [--clips DIR] --out DIR [--duration SEC] [--seed N] ...
+    vidreason eval temporal-qa CASES.jsonl ... [--videos DIR] [--out DIR]      (see evals/temporal_qa/cli.py)
+    vidreason eval make-temporal-qa --out DIR --seed N [--videos K]
+    vidreason eval make-real-qa-videos --shared DIR --out DIR
 
-``DATASET`` is one of the registered names (or an alias); ``make-haystack`` is a sibling sub-command.
+``DATASET`` is one of the registered names (or an alias); the others are sibling sub-commands.
 Standalone: ``python -m vidreason.evals.cli eval ...``.
 """
 
@@ -21,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from vidreason.evals.datasets import DATASETS
+from vidreason.evals.temporal_qa.cli import COMMANDS as TEMPORAL_QA_COMMANDS
+from vidreason.evals.temporal_qa.cli import add_temporal_qa_parsers
 from vidreason.tools.core.errors import ConfigError, VidreasonError
 from vidreason.tools.core.registry import import_target
 
@@ -95,12 +100,12 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``eval`` (with one sub-command per dataset, plus ``make-haystack``) on ``subparsers``."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "eval",
-        help="run a grounding benchmark or build a haystack video",
-        description="Evaluate temporal grounding on a benchmark, or build a needle-in-a-haystack video.",
+        help="run a grounding or temporal-QA benchmark, or build its videos",
+        description="Evaluate temporal grounding or temporal question answering, or build benchmark videos.",
     )
     sub = parser.add_subparsers(
         dest="eval_command",
-        metavar="{DATASET," + HAYSTACK_COMMAND + "}",
+        metavar="{DATASET," + ",".join((HAYSTACK_COMMAND, *TEMPORAL_QA_COMMANDS)) + "}",
         required=True,
     )
     for name in sorted(DATASETS):
@@ -109,6 +114,7 @@ def add_eval_parser(subparsers: Any) -> argparse.ArgumentParser:
         sp.set_defaults(eval_dataset=name)
         _add_run_arguments(sp)
     _add_haystack_arguments(sub.add_parser(HAYSTACK_COMMAND, help="join clips into one long annotated video"))
+    add_temporal_qa_parsers(sub)
     return parser
 
 

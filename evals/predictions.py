@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -43,18 +43,22 @@ class PredictionRecord(BaseModel):
         )
 
 
-class PredictionStore:
-    """``predictions.jsonl``: one :class:`PredictionRecord` per line, flushed and fsynced as it is written.
+R = TypeVar("R", bound=BaseModel)
+
+
+class RecordStore(Generic[R]):
+    """A JSONL file of records keyed by their ``sample_id``, flushed and fsynced line by line.
 
     Opening an existing file loads its records (a truncated or unreadable last line — a run killed while
     writing — is dropped and cut off the file), so a rerun skips the sample ids already present.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, record_type: type[R]):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.record_type = record_type
         self._lock = threading.Lock()
-        self.records: dict[str, PredictionRecord] = {}
+        self.records: dict[str, R] = {}
         self._load()
         self._fh = self.path.open("a", encoding="utf-8")
 
@@ -75,13 +79,13 @@ class PredictionStore:
                 good_end = pos
                 continue
             try:
-                rec = PredictionRecord.model_validate(json.loads(line))
+                rec = self.record_type.model_validate(json.loads(line))
             except (json.JSONDecodeError, ValidationError, UnicodeDecodeError) as e:
                 if pos >= len(data):
                     logger.warning("%s: dropping an unreadable last line: %s", self.path, e)
                     break
                 raise DatasetError(f"{self.path}: corrupt prediction record before the last line: {e}") from e
-            self.records[rec.sample_id] = rec
+            self.records[str(getattr(rec, "sample_id"))] = rec  # noqa: B009 - any record type with a sample_id
             good_end = pos
         if good_end < len(data):
             with self.path.open("r+b") as f:
@@ -97,21 +101,31 @@ class PredictionStore:
     def __len__(self) -> int:
         return len(self.records)
 
-    def append(self, record: PredictionRecord) -> None:
+    def append(self, record: R) -> None:
         line = record.model_dump_json() + "\n"
         with self._lock:
             self._fh.write(line)
             self._fh.flush()
             os.fsync(self._fh.fileno())
-            self.records[record.sample_id] = record
+            self.records[str(getattr(record, "sample_id"))] = record  # noqa: B009
 
     def close(self) -> None:
         with self._lock:
             if not self._fh.closed:
                 self._fh.close()
 
-    def __enter__(self) -> PredictionStore:
+    def __enter__(self) -> RecordStore[R]:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class PredictionStore(RecordStore[PredictionRecord]):
+    """``predictions.jsonl`` of a grounding benchmark: one :class:`PredictionRecord` per line."""
+
+    def __init__(self, path: str | Path):
+        super().__init__(path, PredictionRecord)
+
+    def __enter__(self) -> PredictionStore:
+        return self

@@ -233,7 +233,8 @@ def render_markdown(report: EvalReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _save_plot(path: Path, draw: Callable[[Any], None]) -> None:
+def save_plot(path: Path, draw: Callable[[Any], None]) -> None:
+    """Draw one 6x4 in figure with ``draw(ax)`` and write it as a PNG (Agg canvas, atomic write)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -269,8 +270,8 @@ def write_plots(records: Sequence[PredictionRecord], out_dir: Path) -> list[Path
         ax.legend()
 
     paths = [out_dir / "iou_hist.png", out_dir / "recall_vs_iou.png"]
-    _save_plot(paths[0], hist)
-    _save_plot(paths[1], curve)
+    save_plot(paths[0], hist)
+    save_plot(paths[1], curve)
     return paths
 
 
