@@ -171,9 +171,9 @@ def test_cache_clear_by_name_and_missing_file(tmp_path: Path, capsys: pytest.Cap
     cache = ["--cache-dir", str(tmp_path)]
     assert main(["cache", "clear", "sample", "--yes", *cache]) == 0  # the demo was never built here
     assert "nothing cached for sample" in capsys.readouterr().out
-    assert main(["cache", "clear", str(tmp_path / "gone.mp4"), "--yes", *cache]) == 0
-    out = capsys.readouterr()
-    assert "nothing cached" in out.out and "Error" not in out.err
+    assert main(["cache", "clear", str(tmp_path / "gone.mp4"), "--yes", *cache]) == 1  # a typo is not "nothing"
+    err = capsys.readouterr().err.strip()
+    assert "gone.mp4: no such file" in err and len(err.splitlines()) == 1
 
 
 def test_cache_clear_removes_the_videos_indexes(capsys: pytest.CaptureFixture[str]) -> None:

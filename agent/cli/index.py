@@ -269,7 +269,10 @@ def _roots_of(video: str | Path, settings: Settings, entries: list[dict[str, Any
         prefix = storage.content_hash(path, settings.cache_dir)[:20] + "-"
         return [Path(e["root"]) for e in entries if Path(e["root"]).name.startswith(prefix)]
     wanted = str(path.resolve())
-    return [Path(e["root"]) for e in entries if e["video"] and str(Path(e["video"]).resolve()) == wanted]
+    roots = [Path(e["root"]) for e in entries if e["video"] and str(Path(e["video"]).resolve()) == wanted]
+    if not roots:
+        raise VideoOpenError(f"{path}: no such file (and no index records it)")
+    return roots
 
 
 def cmd_cache_clear(args: argparse.Namespace) -> int:

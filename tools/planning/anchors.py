@@ -42,8 +42,9 @@ _SPEECH_VERB_ONLY = re.compile(
 _OCR = re.compile(
     r"^(?:the |a )?(?:slide|screen|sign|title|caption|subtitle|banner|board|text|card|overlay|label|poster)s?\s+"
     r"(?:shows?|showed|showing|reads?|reading|says?|said|saying|displays?|displayed|displaying)\s+(?P<topic>.+)$|"
-    r"^(?:the )?(?:text |title |words? |caption )?(?P<topic2>.+?)\s+(?:appears?|appeared|(?:(?:is|was)\s+)?"
-    r"(?:shown|displayed|written)|shows up|showed up|comes up|came up)"
+    r"^(?:the )?(?:text |title |words? |caption |slide |heading |headline )?(?P<topic2>.+?)\s+(?:appears?|appeared|"
+    r"(?:(?:is|was)\s+)?(?:shown|displayed|written|visible)|(?:is|was) on (?:the )?(?:screen|slide)|shows up|"
+    r"showed up|comes up|came up)"
     r"(?:\s+on (?:the )?(?:screen|slide))?$"
 )
 _LEAD = re.compile(

@@ -51,7 +51,11 @@ _HEADS: list[tuple[str, list[ReadChannel]]] = [
         ["ocr"],
     ),
     (r"what (?:does|did) the (?:screen|slide|sign|title|caption|board|text) (?:say|show|read|display)", ["ocr"]),
-    (r"what text (?:is|was) (?:shown|on screen|displayed|visible)", ["ocr"]),
+    (
+        r"what (?:text|title|slide|words?|caption|sign|headline) (?:is|was|are|were|appears?|appeared) (?:shown|"
+        r"displayed|visible|on (?:the )?screen|written)?",
+        ["ocr"],
+    ),
     (r"what (?:is|was) shown", ["visual", "ocr"]),
     (
         r"what (?:happens|happened|is happening|was happening|takes place|took place|occurs|occurred|can be seen|"
@@ -85,6 +89,15 @@ _POSITION = re.compile(
     r"^(?:what (?:happens|is happening|happened|is shown|do (?:we|you) see|is said)|describe what happens)\s+"
     r"(?:at|in|near|towards?|during) the (?P<pos>end|ending|beginning|start|opening|last part|first part)"
     r"(?: of (?:the|this) (?:video|clip))?$|^how does (?:the|this) (?:video|clip) (?P<verb>end|start|begin)$"
+)
+_WHICH_VOICE = re.compile(
+    r"^(?:which|what) (?:voice|speaker|person|one of them) (?P<verb>says?|said|mentions?|mentioned|asks?|asked|"
+    r"talks? about|talked about|speaks? about|spoke about)\s+(?P<x>.+)$"
+)
+_TOPICS = re.compile(
+    r"^what (?:topics?|subjects?|things?) (?:does|do|did) (?:the|this) (?:video|clip|speaker|narrator) "
+    r"(?:cover|discuss|talk about|mention|deal with)|^what (?:is|was|gets) (?:discussed|talked about)$|"
+    r"^what (?:does|did) (?:the|this) (?:video|clip) (?:cover|talk about|discuss|deal with)"
 )
 _SPEAKER_COUNT = re.compile(
     r"^how many (?:different )?(?:people|speakers|persons|voices) (?:speak|talk|are (?:speaking|talking)|"
@@ -233,11 +246,13 @@ def _single(question: str, low: str) -> Plan | None:
         return _plan(
             question, QuestionType.SPEECH, AnswerForm.QUOTE, Target(kind="event", refs=["e1"], read=["speech"]), [event]
         )
-    m = _WHO_SAID.match(low)
+    m = _WHO_SAID.match(low) or _WHICH_VOICE.match(low)
     if m:
         event = _sub("e1", anchor_event(f"someone {m.group('verb')} {m.group('x')}"), question)
         target = Target(kind="event", refs=["e1"], read=["speaker"])
         return _plan(question, QuestionType.SPEECH, AnswerForm.SPEAKER, target, [event])
+    if _TOPICS.match(low):
+        return _plan(question, QuestionType.SUMMARY, AnswerForm.SUMMARY, Target(kind="video"), [])
     if _SPEAKER_COUNT.match(low):
         return _plan(question, QuestionType.COUNTING, AnswerForm.COUNT, Target(kind="video", read=["speaker"]), [])
     m = _POSITION.match(low)
