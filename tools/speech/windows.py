@@ -75,6 +75,11 @@ class AudioTape:
         self._t0 = 0.0  # time of the first kept sample
         self._n = 0
 
+    @property
+    def start(self) -> float:
+        """Time (s) of the first sample still held."""
+        return self._t0
+
     def append(self, block: np.ndarray) -> None:
         self._parts.append(block)
         self._n += len(block)
