@@ -86,6 +86,8 @@ class WhisperTranscriber:
     """faster-whisper with VAD-placed word timestamps; see the module doc. Cheap to build again: the model
     itself is cached per (weights folder, device, compute type) in the model registry."""
 
+    block_s: float = BLOCK_S  # seconds of audio streamed through VAD and Whisper at a time
+
     def __init__(
         self,
         model: str = "tiny.en",
@@ -168,7 +170,7 @@ class WhisperTranscriber:
         t0 = time.perf_counter()
         run = _Run(self)
         try:
-            for block in audio_blocks(media):
+            for block in audio_blocks(media, self.block_s):
                 run.feed(block)
         except NoAudioStream as e:
             return self._empty(0.0, f"no audio: {e}")
