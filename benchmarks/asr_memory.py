@@ -1,10 +1,11 @@
 """Peak memory of transcription against the length of the audio (the audio streams through VAD and Whisper in
 blocks, so it should not grow).
 
-The audio: one minute of quiet pink noise (-45 dBFS) with one spoken line (espeak-ng) near its start, looped to
-10, 60 and 180 minutes and stored as AAC (small on disk; decoding is part of the measurement). Each length is
-transcribed in a fresh process (fast profile model, ``tiny.en`` beam 1); its peak RSS, wall time and the
-number of lines found are recorded, next to the size the whole 16 kHz float32 audio would take in memory.
+The audio: ten minutes of quiet noise (-45 dBFS) with one spoken line (espeak-ng, a different line each minute)
+near the start of every minute, looped to 10, 60 and 180 minutes and stored as AAC (small on disk; decoding is
+part of the measurement). Each length is transcribed in a fresh process (fast profile model, ``tiny.en`` beam 1);
+its peak RSS, wall time and the number of lines found are recorded, next to the size the whole 16 kHz float32
+audio would take in memory.
 
     python benchmarks/asr_memory.py                   # -> benchmarks/results/asr_memory.json
     python benchmarks/asr_memory.py --minutes 10 60
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from speech_data import VOICES, synthesize, write_wav
+from speech_data import LONG_LINES, VOICES, synthesize, write_wav
 from speech_eval import cpu_record
 
 HERE = Path(__file__).resolve().parent
@@ -45,25 +46,36 @@ print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_max
 
 def long_audio(minutes: int) -> Path:
     """The looped test audio (cached)."""
-    out = CACHE / f"long_{minutes}min.m4a"
+    out = CACHE / f"long_{minutes}min_varied.m4a"
     if out.is_file():
         return out
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         rng = np.random.default_rng(0)
-        minute = (rng.standard_normal(60 * 16000) * 10 ** (-45 / 20)).astype(np.float32)
-        line = synthesize("the quarterly report is due on friday afternoon", VOICES[0], work)
-        minute[5 * 16000 : 5 * 16000 + len(line)] += 0.5 * line
-        write_wav(work / "minute.wav", minute)
-        cmd = ["ffmpeg", "-v", "error", "-y", "-stream_loop", str(minutes - 1), "-i", str(work / "minute.wav")]
+        cycle = (rng.standard_normal(600 * 16000) * 10 ** (-45 / 20)).astype(np.float32)
+        for i, text in enumerate(LONG_LINES[:10]):
+            line = synthesize(text, VOICES[i % len(VOICES)], work)
+            at = (60 * i + 5) * 16000
+            cycle[at : at + len(line)] += 0.5 * line
+        write_wav(work / "cycle.wav", cycle)
+        cmd = [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-stream_loop",
+            str(max(0, minutes // 10 - 1)),
+            "-i",
+            str(work / "cycle.wav"),
+        ]
         subprocess.run([*cmd, "-c:a", "aac", "-b:a", "48k", str(out)], check=True)
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--minutes", nargs="*", type=int, default=[10, 60, 180])
+    ap.add_argument("--minutes", nargs="*", type=int, default=[10, 60, 180], help="multiples of 10")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "asr_memory.json")
     args = ap.parse_args()
     rows = []

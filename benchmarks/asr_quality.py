@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from speech_data import generate, normalize, real_references, tools_available  # noqa: E402
-from speech_eval import (  # noqa: E402
+from speech_data import generate, normalize, real_references, tools_available
+from speech_eval import (
     Hyp,
     Line,
     cpu_record,
@@ -246,7 +246,11 @@ def summary(groups: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any
 
 
 def table(results: dict[str, Any]) -> str:
-    head = "| setting | WER real English | WER German half | WER generated clean / 10 / 5 / 0 dB | missed lines | hallucinated (speech files / no-speech + singing) | x realtime wall (CPU-time, 2 cores) | conf<0.4 filter: WER real / missed / halluc |"
+    head = (
+        "| setting | WER real English | WER German half | WER generated clean / 10 / 5 / 0 dB | missed lines | "
+        "hallucinated (speech files / no-speech + singing) | x realtime wall (CPU-time, 2 cores) | "
+        "conf<0.4 filter: WER real / missed / halluc |"
+    )
     out = [head, "|" + "---|" * 8]
     for name, r in results.items():
         s, f = r["summary"], r["filtered"]
@@ -254,7 +258,8 @@ def table(results: dict[str, Any]) -> str:
         out.append(
             f"| {name} | {s['wer_real_en']} | {s['wer_real_de']} | {gen} | {s['missed']} / {s['lines']} | "
             f"{s['hallucinated_speech_files']} / {s['hallucinated_no_speech']} | {s['x_realtime_speech']}x "
-            f"({s['x_realtime_speech_cpu2']}x) | {f['wer_real_en']} / {f['missed']} / {f['hallucinated_speech_files'] + f['hallucinated_no_speech']} |"
+            f"({s['x_realtime_speech_cpu2']}x) | {f['wer_real_en']} / {f['missed']} / "
+            f"{f['hallucinated_speech_files'] + f['hallucinated_no_speech']} |"
         )
     return "\n".join(out)
 

@@ -3,6 +3,7 @@ reasons, line confidence, the language check of English-only models."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -200,7 +201,7 @@ def test_vad_streamed_in_blocks_matches_one_pass(shared_data: Path) -> None:
         size = round(block_s * SAMPLE_RATE)
         blocked = [r for i in range(0, len(audio), size) for r in stream.feed(audio[i : i + size])] + stream.close()
         assert all(r.duration <= params.max_region_s + 1e-6 for r in blocked)
-        assert all(a.end <= b.start for a, b in zip(blocked, blocked[1:], strict=False))
+        assert all(a.end <= b.start for a, b in itertools.pairwise(blocked))
         covered = sum(r.duration for r in whole)
         assert sum(r.duration for r in blocked) == pytest.approx(covered, rel=0.1)
         assert blocked[0].start == pytest.approx(whole[0].start, abs=0.3)

@@ -240,6 +240,8 @@ class _Run:
         tr, opts = self.tr, self.tr.options
         language = tr.language if tr.multilingual else "en"
         found, lang, prob = decode_pack(tr._model, pack, opts, language)
+        if len(pack) > 1:  # a window left empty in a packed call is decoded alone (see _retry_empty)
+            found = _retry_empty(tr._model, pack, found, opts, language)
         spoken = sum(r.duration for w in pack for r in w.regions)
         check = not tr.multilingual and opts.language_check != "off" and bool(found)
         if check and mean_probability(found) < LANGUAGE_CHECK_BELOW:
@@ -292,6 +294,20 @@ class _Run:
             languages={k: round(v, 2) for k, v in self.lang_time.items()},
             degraded=degraded,
         )
+
+
+def _retry_empty(
+    model: Any, pack: list[Window], found: list[TranscriptSegment], opts: AsrOptions, language: str | None
+) -> list[TranscriptSegment]:
+    """Windows of a packed call that got no words, decoded one by one. Whisper can drop a whole 30 s call whose
+    text looks like a repetition loop (the same line said in several windows: compression-ratio fallback), and
+    windows it skips would otherwise be lost; a window with no speech at all costs one short extra call."""
+    empty = [w for w in pack if not any(w.start - 0.05 <= (s.start + s.end) / 2 <= w.end + 0.05 for s in found)]
+    if not empty:
+        return found
+    log.debug("%d of %d packed windows came back empty: decoding them alone", len(empty), len(pack))
+    extra = [seg for w in empty for seg in decode_pack(model, [w], opts, language)[0]]
+    return sorted(found + extra, key=lambda seg: (seg.start, seg.end))
 
 
 def load_transcriber(config: SpeechConfig, models: ModelRegistry | None = None) -> WhisperTranscriber:
