@@ -53,14 +53,14 @@ def weights_path() -> Path:
 
 
 # ---------------------------------------------------------------------------------------------- features
-def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+def _hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
     """Slaney's scale: linear below 1 kHz (3 mel per 200 Hz), logarithmic above."""
     hz = np.asarray(hz, dtype=np.float64)
     step = np.log(6.4) / 27.0
     return np.where(hz < 1000.0, 3.0 * hz / 200.0, 15.0 + np.log(np.maximum(hz, 1e-9) / 1000.0) / step)
 
 
-def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+def _mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
     mel = np.asarray(mel, dtype=np.float64)
     step = np.log(6.4) / 27.0
     return np.where(mel < 15.0, 200.0 * mel / 3.0, 1000.0 * np.exp(step * (mel - 15.0)))
