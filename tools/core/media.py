@@ -122,6 +122,7 @@ class Word(BaseModel):
     start: float
     end: float
     probability: float | None = None
+    speaker: str | None = Field(None, description="speaker label from diarization (None: not diarized)")
 
 
 class TranscriptSegment(BaseModel):
@@ -133,6 +134,8 @@ class TranscriptSegment(BaseModel):
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
     language: str | None = Field(None, description="language detected for this segment (multilingual models)")
+    confidence: float | None = Field(None, ge=0, le=1, description="mean probability of the line's words")
+    speaker: str | None = Field(None, description="speaker label from diarization (None: not diarized)")
 
 
 class Transcript(BaseModel):
@@ -146,6 +149,10 @@ class Transcript(BaseModel):
     speech_regions: list[Span] = Field(default_factory=list, description="VAD speech regions (seconds)")
     reason: str | None = Field(None, description="why the transcript is empty, when it is")
     notes: list[str] = Field(default_factory=list, description="substitutions/degradations (e.g. packaged model)")
+    languages: dict[str, float] = Field(default_factory=dict, description="seconds of speech per detected language")
+    degraded: str | None = Field(
+        None, description="speech the model could not transcribe (e.g. a language an English-only model lacks)"
+    )
 
     @property
     def text(self) -> str:
@@ -153,6 +160,46 @@ class Transcript(BaseModel):
 
     def in_span(self, span: Span) -> list[TranscriptSegment]:
         return [s for s in self.segments if min(s.end, span.end) > max(s.start, span.start)]
+
+
+class SpeakerTurn(BaseModel):
+    """A stretch of speech by one speaker (seconds); labels are ``SPEAKER_00``, ``SPEAKER_01``, ... in order of
+    first appearance."""
+
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+    speaker: str
+
+
+class SpeakerStats(BaseModel):
+    """How much one speaker talks: seconds of speech, turns, first and last time heard."""
+
+    speaker: str
+    seconds: float = Field(ge=0)
+    turns: int = Field(ge=0)
+    first: float = Field(ge=0)
+    last: float = Field(ge=0)
+
+
+class Diarization(BaseModel):
+    """Who speaks when: speaker turns, per-speaker totals and the transcript with ``speaker`` on its lines and
+    words (lines are split where the speaker changes)."""
+
+    model: str | None = None
+    duration: float = 0.0
+    num_speakers: int = Field(0, ge=0)
+    estimated: bool = Field(True, description="False when the number of speakers was given")
+    turns: list[SpeakerTurn] = Field(default_factory=list)
+    speakers: list[SpeakerStats] = Field(default_factory=list)
+    transcript: Transcript | None = None
+    reason: str | None = Field(None, description="why there are no turns, when there are none")
+
+    def to_rttm(self, uri: str) -> str:
+        """NIST RTTM lines (``SPEAKER uri 1 start duration <NA> <NA> label <NA> <NA>``)."""
+        uri = "_".join(uri.split()) or "audio"
+        return "".join(
+            f"SPEAKER {uri} 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n" for t in self.turns
+        )
 
 
 class OcrItem(BaseModel):

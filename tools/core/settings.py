@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from vidreason.tools.core.configs import (
     CaptionConfig,
     DecodeConfig,
+    DiarizationConfig,
     GroundingConfig,
     LLMConfig,
     OcrConfig,
@@ -108,6 +109,16 @@ class Settings(BaseSettings):
     asr_language: str | None = None
     asr_compute_type: str = "auto"
     asr_beam_size: int | None = Field(None, ge=1, le=20)
+    asr_language_check: Literal["switch", "drop", "off"] = Field(
+        "switch",
+        description="speech an English-only model cannot transcribe (another language): switch to the "
+        "multilingual model, drop it (transcript marked degraded), or off",
+    )
+
+    # Speakers (diarization; opt-in)
+    diarization_enabled: bool = Field(False, description="label transcript lines with speakers (index stage)")
+    speakers_count: int | None = Field(None, ge=1, le=32, description="known number of speakers (else estimated)")
+    max_speakers: int = Field(6, ge=1, le=32, description="most speakers the estimate may find")
 
     # On-screen text and captions
     ocr_enabled: bool | None = None
@@ -242,6 +253,16 @@ class Settings(BaseSettings):
             beam_size=self.asr_beam_size,
             device=self.device,
             cache_dir=self.cache_dir,
+            language_check=self.asr_language_check,
+        )
+
+    @property
+    def diarization(self) -> DiarizationConfig:
+        return DiarizationConfig(
+            enabled=self.diarization_enabled,
+            speakers_count=self.speakers_count,
+            max_speakers=self.max_speakers,
+            device=self.torch_device,
         )
 
     @property

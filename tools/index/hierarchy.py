@@ -45,6 +45,9 @@ class Node(BaseModel):
     summary: str | None = None
     citations: list[str] = Field(default_factory=list, description="child ids the summary cites")
     ocr_text: str | None = None
+    speakers: dict[str, float] = Field(
+        default_factory=dict, description="seconds each speaker talks inside the node (diarized videos only)"
+    )
 
     @property
     def span(self) -> Span:

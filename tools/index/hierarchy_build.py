@@ -12,6 +12,7 @@ A/B/A/B shot-reverse-shot dialogue stays one scene. Everything is deterministic.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import logging
 import re
@@ -22,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from vidreason.tools.core.errors import ConfigError
-from vidreason.tools.core.media import Shot, ShotBoundaries, Transcript, Word
+from vidreason.tools.core.media import Shot, ShotBoundaries, SpeakerTurn, Transcript, Word
 from vidreason.tools.index.hierarchy import Level, Node, VideoGraph, node_id
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,19 @@ def transcript_excerpt(
     return text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"
 
 
+def speaker_seconds(turns: Sequence[SpeakerTurn], start: float, end: float) -> dict[str, float]:
+    """Seconds each speaker talks inside ``[start, end)``, most talkative first (turns in time order)."""
+    out: dict[str, float] = {}
+    i = bisect.bisect_left([t.end for t in turns], start) if turns else 0
+    for t in turns[i:]:
+        if t.start >= end:
+            break
+        o = min(end, t.end) - max(start, t.start)
+        if o > 0:
+            out[t.speaker] = out.get(t.speaker, 0.0) + o
+    return {k: round(v, 2) for k, v in sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
 # ---------------------------------------------------------------------------------------------- grouping
 def segment(
     durations: Sequence[float], cut_cost: Sequence[float] | np.ndarray, min_len: float, max_len: float
@@ -247,13 +261,15 @@ def build_graph(
     embeddings: np.ndarray | None = None,
     histograms: np.ndarray | None = None,
     transcript: Transcript | None = None,
+    speakers: Sequence[SpeakerTurn] | None = None,
     params: HierarchyParams | None = None,
 ) -> VideoGraph:
     """The shot -> scene -> event -> video graph.
 
     ``embeddings``: L2-normalised ``[T, D]`` per frame-table frame (preferred); ``histograms``: ``[T, B]``
     colour histograms per frame-table frame (e.g. :func:`vidreason.tools.shots.content.colour_histograms`);
-    with neither, scenes follow speech only and the graph's ``meta["degraded"]`` says so.
+    with neither, scenes follow speech only and the graph's ``meta["degraded"]`` says so. ``speakers``: speaker
+    turns (diarization): every node gets the seconds each speaker talks inside it.
     """
     p = params or HierarchyParams()
     frame_times = np.asarray(frame_times, dtype=np.float64)
@@ -292,6 +308,7 @@ def build_graph(
     # scenes: visual links + speech bridges across shot joints
     joints = [s.start for s in shot_list[1:]]
     words = _words(transcript)  # sorted once for every speech question below
+    turns = sorted(speakers or [], key=lambda t: (t.start, t.end))
     bridges = speech_bridges(joints, transcript, p.speech_max_gap, words) if p.speech_bridge else [False] * len(joints)
     sims = _joint_similarity(desc, visual, p.scene_lookback, scene_thr)
     costs = sims - scene_thr + p.speech_bridge_cost * np.asarray(bridges, dtype=np.float64)
@@ -337,6 +354,7 @@ def build_graph(
                 end_frame=last.end_frame,
                 keyframes=keyframes,
                 transcript=transcript_excerpt(transcript, first.start, last.end, p.transcript_chars, words),
+                speakers=speaker_seconds(turns, first.start, last.end),
             ),
             parent=parent,
         )
@@ -366,6 +384,7 @@ __all__ = [
     "segment",
     "shot_keyframes",
     "similarity",
+    "speaker_seconds",
     "speech_bridges",
     "transcript_excerpt",
 ]

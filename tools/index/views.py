@@ -153,7 +153,12 @@ def text_items(index: VideoIndex, channel: ItemChannel) -> list[TextItem]:
 
 
 def _speech(index: VideoIndex) -> list[TextItem]:
-    tr = artefact(index, "transcript")
+    """Transcript lines; with a speakers stage, its speaker-labelled transcript (lines split at speaker
+    changes, ``speaker`` set)."""
+    speakers = artefact(index, "speakers")
+    tr = _attr(speakers, "transcript") if speakers is not None else None
+    if tr is None:
+        tr = artefact(index, "transcript")
     out = []
     for seg in _attr(tr, "segments", default=[]) or []:
         start, end = float(seg.start), float(seg.end)

@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from vidreason.tools.core.errors import NoAudioStream, NoVideoStream, VideoOpenError
+from vidreason.tools.core.errors import NoVideoStream, VideoOpenError
 from vidreason.tools.core.media import FrameChunk, StreamInfo, VideoInfo
+from vidreason.tools.media.audio import extract_audio, iter_audio  # noqa: F401  (the audio side of video I/O)
 from vidreason.tools.media.inputs import check_file, duration_from_packets, first_frame_rotation, frame_rotation, rotate
 
 log = logging.getLogger(__name__)
@@ -357,43 +358,3 @@ def frames_at(
             except av.error.FFmpegError as e:  # damaged stream: keep what decoded
                 log.warning("%s: decoding at %.2fs failed: %s", path, want, e)
     return out
-
-
-def extract_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
-    """Decode the first audio stream to mono float32 at ``sample_rate``.
-
-    Samples go straight into one buffer sized from the stream's duration (grown if the estimate is short), so
-    the peak memory is one copy of the audio. Raises ``NoAudioStream`` when the file has no audio stream or it
-    decodes to no samples.
-    """
-    import av
-
-    container = _open(path)
-    with container:
-        if not container.streams.audio:
-            raise NoAudioStream(f"{path}: no audio stream")
-        stream = container.streams.audio[0]
-        seconds = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
-        seconds = max(seconds, container.duration / 1_000_000 if container.duration else 0.0)
-        buf = np.empty(round((seconds + 1.0) * sample_rate), dtype=np.float32)
-        n = 0
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-
-        def put(frames: list[Any]) -> None:
-            nonlocal buf, n
-            for out in frames:
-                samples = out.to_ndarray().reshape(-1)
-                if n + len(samples) > len(buf):
-                    buf = np.resize(buf, max(2 * len(buf), n + len(samples)))
-                buf[n : n + len(samples)] = samples
-                n += len(samples)
-
-        try:
-            for frame in container.decode(stream):
-                put(resampler.resample(frame))
-            put(resampler.resample(None))
-        except av.error.FFmpegError as e:
-            log.warning("%s: audio decoding stopped early: %s", path, e)
-    if n == 0:
-        raise NoAudioStream(f"{path}: the audio stream decodes to no samples")
-    return buf[:n]

@@ -1,1 +1,2 @@
-"""Speech recognition (faster-whisper) with VAD-placed word times, and where its weights come from."""
+"""Speech: faster-whisper transcripts placed by VAD and streamed in blocks, the language check, and speaker diarization
+(GE2E embeddings, clustering, speaker turns)."""

@@ -1,12 +1,21 @@
-"""Speech recognition with faster-whisper, placed in time by voice activity detection.
+"""Speech recognition with faster-whisper, placed in time by voice activity detection, streamed in blocks.
 
 Whisper's own timestamps drift across long silences (a segment can start tens of seconds before its words), so
 the audio is first split into VAD speech regions (Silero, as bundled with faster-whisper); nearby regions are
-grouped into *windows* (at most ``max_window_s`` long, no silence longer than ``max_gap_s`` inside); windows
-are packed into Whisper calls with a short fixed silence between them (long silences never reach the model);
-every recognised word is mapped back to its own window by its midpoint, clipped into the speech region it
-overlaps (or moved into the nearest one), and segments are split where their words fall into different
-windows, so segment times come from words and never span a removed silence.
+grouped into windows and windows are packed into Whisper calls with a short fixed silence between them
+(:mod:`~vidreason.tools.speech.windows`); every recognised word is mapped back to its own window by its
+midpoint, clipped into the speech region it overlaps (or moved into the nearest one), and segments are split
+where their words fall into different windows, so segment times come from words and never span a removed
+silence.
+
+The audio streams through in blocks (decoder -> VAD -> windows -> Whisper): a speech region still open at a
+block edge is carried into the next block, and only the audio of windows not yet decoded is held, so memory
+does not grow with the length of the media.
+
+An English-only model (``tiny.en``) turns other languages into confident-sounding English nonsense. A pack
+whose words have a low mean probability is checked with a multilingual model's language detection; speech in
+another language is then decoded by the multilingual model (``language_check="switch"``) or left out and the
+transcript marked degraded (``"drop"``).
 
     transcriber = load_transcriber(settings.speech, models)  # weights loaded once per registry
     transcript = transcriber.transcribe("talk.mp4")            # or a float32 16 kHz mono array
@@ -14,23 +23,23 @@ windows, so segment times come from words and never span a removed silence.
 
 from __future__ import annotations
 
-import bisect
 import logging
-import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from vidreason.tools.core.configs import SpeechConfig
-from vidreason.tools.core.errors import ConfigError, NoAudioStream
-from vidreason.tools.core.media import Span, Transcript, TranscriptSegment, Word
+from vidreason.tools.core.errors import ConfigError, ModelUnavailable, NoAudioStream
+from vidreason.tools.core.media import Span, Transcript, TranscriptSegment
 from vidreason.tools.core.models import ModelKey, ModelRegistry, default_registry
 from vidreason.tools.core.settings import default_cache_dir
+from vidreason.tools.speech.decode import decode_pack, mean_probability
+from vidreason.tools.speech.options import AsrOptions
+from vidreason.tools.speech.vad import SAMPLE_RATE, RegionStream, detect
 from vidreason.tools.speech.whisper_models import (
     ResolvedWhisper,
     load_whisper,
@@ -38,138 +47,46 @@ from vidreason.tools.speech.whisper_models import (
     whisper_compute_type,
     whisper_device,
 )
+from vidreason.tools.speech.windows import AudioTape, Window, WindowStream
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 _SILENT_PEAK = 1e-4  # peak amplitude below which audio counts as digital silence
-VAD_BLOCK_S = 300.0  # voice activity detection runs on blocks of this many seconds
-
-
-class AsrOptions(BaseModel):
-    """Decoding and VAD options (recorded with the index stage as provenance)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    beam_size: int = Field(5, ge=1, le=20)
-    vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero speech probability threshold")
-    min_silence_ms: int = Field(700, ge=50, description="silence that ends a VAD speech region")
-    speech_pad_ms: int = Field(200, ge=0, le=1000, description="padding added around each speech region")
-    min_speech_ms: int = Field(150, ge=0, description="speech regions shorter than this are dropped")
-    max_window_s: float = Field(30.0, gt=1, le=30, description="longest audio given to Whisper in one call")
-    max_gap_s: float = Field(2.0, ge=0, description="longest silence kept inside one Whisper window")
-    pack_gap_s: float = Field(
-        1.0,
-        ge=-1,
-        le=5,
-        description="silence put between windows packed into one Whisper call (<0: no packing)",
-    )
-    no_speech_threshold: float = Field(0.6, ge=0, le=1)
-    log_prob_threshold: float = -1.0
+BLOCK_S = 30.0  # audio streams through VAD and Whisper in blocks of this many seconds
+#: packs of an English-only model whose mean word probability is below this get a language check (measured:
+#: German/Mandarin read as English 0.34-0.58, English speech 0.66-0.99 on the benchmark, README "Speech")
+LANGUAGE_CHECK_BELOW = 0.65
 
 
 def speech_regions(audio: np.ndarray, options: AsrOptions) -> list[Span]:
-    """VAD speech regions (seconds), each at most ``options.max_window_s`` long."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    vad = VadOptions(
-        threshold=options.vad_threshold,
-        min_silence_duration_ms=options.min_silence_ms,
-        speech_pad_ms=options.speech_pad_ms,
-        min_speech_duration_ms=options.min_speech_ms,
-        max_speech_duration_s=options.max_window_s,
-    )
-    block = round(VAD_BLOCK_S * SAMPLE_RATE)
-    join_gap = options.min_silence_ms / 1000
-    out: list[Span] = []
-    for b0 in range(0, len(audio), block):  # blocks bound the VAD's working memory on long audio
-        t0 = b0 / SAMPLE_RATE
-        for c in get_speech_timestamps(audio[b0 : b0 + block], vad, sampling_rate=SAMPLE_RATE):
-            if c["end"] <= c["start"]:
-                continue
-            span = Span(start=t0 + c["start"] / SAMPLE_RATE, end=t0 + c["end"] / SAMPLE_RATE)
-            if out and b0 and span.start - t0 < join_gap and t0 - out[-1].end < join_gap:
-                span = Span(start=out.pop().start, end=span.end)  # speech running across the block edge
-            out.extend(_split(span, options.max_window_s))
-    return out
+    """VAD speech regions (seconds) of a whole array, each at most ``options.max_window_s`` long."""
+    return detect(audio, options.vad)
 
 
-def _split(span: Span, max_s: float) -> list[Span]:
-    """``span`` cut into equal pieces no longer than ``max_s``."""
-    n = max(1, math.ceil(span.duration / max_s - 1e-9))
-    step = span.duration / n
-    return [
-        Span(start=span.start + i * step, end=span.end if i == n - 1 else span.start + (i + 1) * step) for i in range(n)
-    ]
-
-
-def group_regions(regions: Sequence[Span], max_window_s: float, max_gap_s: float) -> list[list[Span]]:
-    """Consecutive regions grouped into windows no longer than ``max_window_s`` with gaps <= ``max_gap_s``."""
-    groups: list[list[Span]] = []
-    for r in regions:
-        if groups:
-            g = groups[-1]
-            if r.start - g[-1].end <= max_gap_s and r.end - g[0].start <= max_window_s:
-                g.append(r)
-                continue
-        groups.append([r])
-    return groups
-
-
-def pack_windows(windows: Sequence[list[Span]], max_window_s: float, gap_s: float) -> list[list[list[Span]]]:
-    """Consecutive windows packed into Whisper calls: their lengths plus ``gap_s`` between them fit
-    ``max_window_s`` (``gap_s < 0`` disables packing: one call per window)."""
-    packs: list[list[list[Span]]] = []
-    used = 0.0
-    for w in windows:
-        length = w[-1].end - w[0].start
-        if packs and gap_s >= 0 and used + gap_s + length <= max_window_s:
-            packs[-1].append(w)
-            used += gap_s + length
-        else:
-            packs.append([w])
-            used = length
-    return packs
-
-
-def place_in_regions(start: float, end: float, regions: Sequence[Span]) -> tuple[float, float]:
-    """Clip ``[start, end]`` into the region it overlaps most, or move it into the nearest region."""
-    end = max(end, start)
-    best, best_overlap = None, -1.0
-    for r in regions:
-        if r.start <= end and start <= r.end:  # touches or overlaps
-            overlap = min(end, r.end) - max(start, r.start)
-            if overlap > best_overlap:
-                best, best_overlap = r, overlap
-    if best is not None:
-        return max(start, best.start), min(end, best.end)
-    dur = end - start
-    nearest = min(regions, key=lambda r: min(abs(start - r.end), abs(end - r.start)))
-    if end <= nearest.start:
-        return nearest.start, min(nearest.end, nearest.start + dur)
-    return max(nearest.start, nearest.end - dur), nearest.end
-
-
-def load_audio(media: str | Path | np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """A float32 mono array at 16 kHz from a media path (first audio stream) or an array given as is.
-
-    Raises ``NoAudioStream`` (no audio stream, or it decodes to nothing) and ``VideoOpenError`` (unreadable
-    file).
-    """
+def audio_blocks(media: str | Path | np.ndarray, block_s: float = BLOCK_S) -> Iterator[np.ndarray]:
+    """Float32 16 kHz mono blocks of a media path (first audio stream) or of an array given as is. Raises
+    ``NoAudioStream`` (no audio stream, or it decodes to nothing) and ``VideoOpenError`` (unreadable file)."""
     if isinstance(media, np.ndarray):
-        if sample_rate != SAMPLE_RATE:
-            raise ConfigError(f"audio arrays must be {SAMPLE_RATE} Hz for Whisper, got {sample_rate} Hz")
         if media.ndim != 1:
             raise ConfigError(f"audio array must be mono 1-D, got shape {media.shape}")
-        return np.ascontiguousarray(media, dtype=np.float32)
-    from vidreason.tools.media.video import extract_audio
+        size = round(block_s * SAMPLE_RATE)
+        return (np.asarray(media[i : i + size], dtype=np.float32) for i in range(0, len(media), size))
+    from vidreason.tools.media.audio import iter_audio
 
-    return extract_audio(media, sample_rate=SAMPLE_RATE)
+    return iter_audio(media, sample_rate=SAMPLE_RATE, block_s=block_s)
+
+
+def load_audio(media: str | Path | np.ndarray) -> np.ndarray:
+    """The whole audio as one float32 16 kHz mono array (tests and short clips; transcription streams)."""
+    parts = list(audio_blocks(media))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
 
 class WhisperTranscriber:
     """faster-whisper with VAD-placed word timestamps; see the module doc. Cheap to build again: the model
-    itself is cached per (weights folder, device, compute type)."""
+    itself is cached per (weights folder, device, compute type) in the model registry."""
+
+    block_s: float = BLOCK_S  # seconds of audio streamed through VAD and Whisper at a time
 
     def __init__(
         self,
@@ -184,28 +101,34 @@ class WhisperTranscriber:
     ) -> None:
         self.language = language.strip().lower() if language else None
         self.options = options or AsrOptions()
-        self.resolved: ResolvedWhisper = resolve_whisper_model(
-            model, language=self.language, cache_dir=Path(cache_dir) if cache_dir else default_cache_dir()
-        )
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.resolved: ResolvedWhisper = resolve_whisper_model(model, language=self.language, cache_dir=self.cache_dir)
         self.device = whisper_device(device)
         self.compute_type = whisper_compute_type(compute_type, self.device)
-        registry = models or default_registry()
-        key = ModelKey("whisper", self.resolved.path, self.device, self.compute_type)
-        self._model = registry.get(key, lambda: load_whisper(self.resolved.path, self.device, self.compute_type))
+        self._registry = models or default_registry()
+        self._model = self._load(self.resolved)
         self.multilingual = bool(self._model.model.is_multilingual)
+        self._fallback: tuple[str, Any] | None = None
         if self.language not in (None, "en") and not self.multilingual:
             raise ConfigError(
                 f"Whisper model {self.model_id} is English-only; language {self.language!r} needs a "
                 "multilingual model (e.g. 'base' or 'large-v3')"
             )
 
+    def _load(self, resolved: ResolvedWhisper) -> Any:
+        key = ModelKey("whisper", resolved.path, self.device, self.compute_type)
+        return self._registry.get(key, lambda: load_whisper(resolved.path, self.device, self.compute_type))
+
     @classmethod
     def from_config(
         cls, config: SpeechConfig, models: ModelRegistry | None = None, options: AsrOptions | None = None
     ) -> WhisperTranscriber:
-        """Built from a ``SpeechConfig`` (model, language, compute type, beam size, device, cache dir)."""
-        if options is None and config.beam_size is not None:
-            options = AsrOptions(beam_size=config.beam_size)
+        """Built from a ``SpeechConfig`` (model, language, compute type, beam size, language check, device)."""
+        if options is None:
+            extra: dict[str, Any] = {"language_check": config.language_check}
+            if config.beam_size is not None:
+                extra["beam_size"] = config.beam_size
+            options = AsrOptions(**extra)
         return cls(
             config.model,
             device=config.device,
@@ -220,6 +143,17 @@ class WhisperTranscriber:
     def model_id(self) -> str:
         return self.resolved.model_id
 
+    def _multilingual(self) -> tuple[str, Any] | None:
+        """The multilingual model that checks (and, with ``switch``, decodes) other languages; None if none."""
+        if self._fallback is None:
+            try:
+                resolved = resolve_whisper_model("base", language="de", cache_dir=self.cache_dir)
+                self._fallback = (resolved.model_id, self._load(resolved))
+            except ModelUnavailable as e:
+                log.warning("no multilingual Whisper model for the language check: %s", e)
+                self._fallback = ("", None)
+        return self._fallback if self._fallback[1] is not None else None
+
     def _empty(self, duration: float, reason: str, regions: list[Span] | None = None) -> Transcript:
         log.info("empty transcript: %s", reason)
         notes = [self.resolved.note] if self.resolved.note else []
@@ -228,141 +162,166 @@ class WhisperTranscriber:
         )
 
     def transcribe(self, media: str | Path | np.ndarray) -> Transcript:
-        """Transcribe a media file or a float32 16 kHz mono array into a :class:`Transcript`.
+        """Transcribe a media file or a float32 16 kHz mono array into a :class:`Transcript`, streaming it.
 
         No audio stream, audio that decodes to nothing, digital silence and audio without detected speech give
         an empty transcript whose ``reason`` says which. Unreadable files raise ``VideoOpenError``.
         """
         t0 = time.perf_counter()
+        run = _Run(self)
         try:
-            audio = load_audio(media)
+            for block in audio_blocks(media, self.block_s):
+                run.feed(block)
         except NoAudioStream as e:
             return self._empty(0.0, f"no audio: {e}")
-        duration = len(audio) / SAMPLE_RATE
-        if audio.size == 0:
+        run.finish()
+        duration = run.samples / SAMPLE_RATE
+        if run.samples == 0:
             return self._empty(0.0, "no audio: the audio holds no samples")
-        if not np.isfinite(audio).all():
-            audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
-        block = round(VAD_BLOCK_S * SAMPLE_RATE)  # no full-length temporary copy
-        peak = max(float(np.abs(audio[i : i + block]).max()) for i in range(0, len(audio), block))
-        if peak < _SILENT_PEAK:
-            return self._empty(duration, f"silent audio (peak amplitude {peak:.1e})")
-        regions = speech_regions(audio, self.options)
-        if not regions:
+        if run.peak < _SILENT_PEAK:
+            return self._empty(duration, f"silent audio (peak amplitude {run.peak:.1e})")
+        if not run.regions:
             return self._empty(duration, "no speech detected by voice activity detection")
-        segments: list[TranscriptSegment] = []
-        lang_time: dict[str, float] = defaultdict(float)
-        lang_prob: dict[str, float] = defaultdict(float)
-        windows = group_regions(regions, self.options.max_window_s, self.options.max_gap_s)
-        for pack in pack_windows(windows, self.options.max_window_s, self.options.pack_gap_s):
-            found, lang, prob = self._transcribe_pack(audio, pack, first_id=len(segments))
-            segments.extend(found)
-            spoken = sum(r.duration for group in pack for r in group)
-            lang_time[lang] += spoken
-            lang_prob[lang] += prob * spoken
-        language = max(lang_time, key=lang_time.__getitem__)
-        transcript = Transcript(
-            model=self.model_id,
-            language=language,
-            language_probability=round(lang_prob[language] / lang_time[language], 4) if lang_time[language] else None,
-            duration=duration,
-            segments=segments,
-            speech_regions=regions,
-            reason=None if segments else f"no words recognised in {len(regions)} speech region(s)",
-            notes=[self.resolved.note] if self.resolved.note else [],
-        )
+        transcript = run.transcript(duration)
         wall = time.perf_counter() - t0
         log.info(
             "transcribed %.1f s of audio (%d speech regions, %d segments) in %.1f s (%.1fx realtime)",
             duration,
-            len(regions),
-            len(segments),
+            len(run.regions),
+            len(transcript.segments),
             wall,
             duration / wall if wall else float("inf"),
         )
         return transcript
 
-    def _transcribe_pack(
-        self, audio: np.ndarray, pack: list[list[Span]], first_id: int
+
+class _Run:
+    """One streaming transcription: blocks in, segments collected as packs finish."""
+
+    def __init__(self, tr: WhisperTranscriber) -> None:
+        self.tr = tr
+        opts = tr.options
+        self.vad = RegionStream(opts.vad)
+        self.tape = AudioTape()
+        self.windows = WindowStream(opts.max_window_s, opts.max_gap_s, opts.pack_gap_s)
+        self.regions: list[Span] = []
+        self.segments: list[TranscriptSegment] = []
+        self.samples = 0
+        self.peak = 0.0
+        self.lang_time: dict[str, float] = defaultdict(float)
+        self.lang_prob: dict[str, float] = defaultdict(float)
+        self.notes: dict[str, float] = defaultdict(float)  # note template -> seconds of speech
+        self.dropped: dict[str, float] = defaultdict(float)
+
+    def feed(self, block: np.ndarray) -> None:
+        if not np.isfinite(block).all():
+            block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
+        self.samples += len(block)
+        if len(block):
+            self.peak = max(self.peak, float(np.abs(block).max()))
+        self.tape.append(block)
+        self._regions(self.vad.feed(block), final=False)
+
+    def finish(self) -> None:
+        self._regions(self.vad.close(), final=True)
+
+    def _regions(self, regions: list[Span], final: bool) -> None:
+        for r in regions:
+            self.regions.append(r)
+            self.windows.add(r, self.tape)
+        if not final:
+            self.windows.settle(self.vad.kept_from, self.tape)
+        for pack in self.windows.ready(self.tape, final=final):
+            self._decode(pack)
+        open_start = self.windows.open_start()
+        self.tape.trim(min(self.vad.kept_from, open_start) if open_start is not None else self.vad.kept_from)
+
+    def _decode(self, pack: list[Window]) -> None:
+        tr, opts = self.tr, self.tr.options
+        language = tr.language if tr.multilingual else "en"
+        found, lang, prob = decode_pack(tr._model, pack, opts, language)
+        if len(pack) > 1:  # a window left empty in a packed call is decoded alone (see _retry_empty)
+            found = _retry_empty(tr._model, pack, found, opts, language)
+        spoken = sum(r.duration for w in pack for r in w.regions)
+        check = not tr.multilingual and opts.language_check != "off" and bool(found)
+        if check and mean_probability(found) < LANGUAGE_CHECK_BELOW:
+            found, lang, prob = self._check_language(pack, found, spoken)
+        self.lang_time[lang] += spoken
+        self.lang_prob[lang] += prob * spoken
+        for seg in found:
+            self.segments.append(seg.model_copy(update={"id": len(self.segments)}))
+
+    def _check_language(
+        self, pack: list[Window], found: list[TranscriptSegment], spoken: float
     ) -> tuple[list[TranscriptSegment], str, float]:
-        """One Whisper call on the windows of ``pack`` joined with short silences; every word is mapped back
-        to its own window (by its midpoint), placed into that window's speech regions, and segments are split
-        where their words fall into different windows, so no segment spans a removed silence."""
-        spacer = np.zeros(round(max(0.0, self.options.pack_gap_s) * SAMPLE_RATE), dtype=np.float32)
-        pieces: list[np.ndarray] = []
-        starts: list[float] = []  # start of each window in the joined audio (s)
-        pos = 0.0
-        for k, group in enumerate(pack):
-            if k:
-                pieces.append(spacer)
-                pos += len(spacer) / SAMPLE_RATE
-            piece = audio[round(group[0].start * SAMPLE_RATE) : round(group[-1].end * SAMPLE_RATE)]
-            starts.append(pos)
-            pieces.append(piece)
-            pos += len(piece) / SAMPLE_RATE
-        opts = self.options
-        raw, info = self._model.transcribe(
-            np.concatenate(pieces),
-            language=self.language if self.multilingual else "en",
-            beam_size=opts.beam_size,
-            word_timestamps=True,
-            vad_filter=False,
-            condition_on_previous_text=False,
-            no_speech_threshold=opts.no_speech_threshold,
-            log_prob_threshold=opts.log_prob_threshold,
+        """Detect the pack's language with the multilingual model; another language is decoded by it
+        (``switch``) or left out (``drop``)."""
+        other = self.tr._multilingual()
+        if other is None:
+            self.notes["low-confidence speech not checked for its language: no multilingual model"] += spoken
+            return found, "en", 0.0
+        name, model = other
+        audio = np.concatenate([w.audio for w in pack if w.audio is not None])
+        lang, prob, _ = model.detect_language(audio=audio)
+        if lang == "en" or prob < 0.5:
+            return found, "en", float(prob) if lang == "en" else 0.0
+        if self.tr.options.language_check == "switch":
+            self.notes[f"speech in {lang} transcribed with the multilingual {name}"] += spoken
+            segs, lang2, prob2 = decode_pack(model, pack, self.tr.options, None)
+            return segs, lang2, prob2
+        self.dropped[lang] += spoken
+        return [], lang, float(prob)
+
+    def transcript(self, duration: float) -> Transcript:
+        tr = self.tr
+        language = max(self.lang_time, key=self.lang_time.__getitem__) if self.lang_time else None
+        weight = self.lang_time.get(language or "", 0.0)
+        notes = [tr.resolved.note] if tr.resolved.note else []
+        notes += [f"{note} ({secs:.1f} s)" for note, secs in self.notes.items()]
+        degraded = None
+        if self.dropped:
+            parts = ", ".join(f"{secs:.1f} s in {lang}" for lang, secs in self.dropped.items())
+            degraded = f"speech left out ({parts}): the English-only {tr.model_id} cannot transcribe it"
+        return Transcript(
+            model=tr.model_id,
+            language=language,
+            language_probability=round(self.lang_prob[language] / weight, 4) if language and weight else None,
+            duration=duration,
+            segments=self.segments,
+            speech_regions=self.regions,
+            reason=None if self.segments else f"no words recognised in {len(self.regions)} speech region(s)",
+            notes=notes,
+            languages={k: round(v, 2) for k, v in self.lang_time.items()},
+            degraded=degraded,
         )
-        half_gap = max(0.0, self.options.pack_gap_s) / 2
 
-        def window_of(t: float) -> int:
-            return max(0, bisect.bisect_right(starts, t + half_gap) - 1)
 
-        out: list[TranscriptSegment] = []
-        last_start = 0.0
-        for seg in raw:
-            by_window: dict[int, list[tuple[str, Word]]] = defaultdict(list)
-            for w in seg.words or []:
-                if not w.word.strip():
-                    continue
-                k = window_of((w.start + w.end) / 2)
-                shift = pack[k][0].start - starts[k]
-                start, end = place_in_regions(w.start + shift, w.end + shift, pack[k])
-                start = max(start, last_start)
-                last_start = start
-                word = Word(
-                    text=w.word.strip(),
-                    start=round(start, 3),
-                    end=round(max(end, start), 3),
-                    probability=round(float(w.probability), 4),
-                )
-                by_window[k].append((w.word, word))
-            if not by_window and seg.text.strip():  # no word timings: place the segment as a whole
-                k = window_of((seg.start + seg.end) / 2)
-                shift = pack[k][0].start - starts[k]
-                s0, s1 = place_in_regions(seg.start + shift, seg.end + shift, pack[k])
-                out.append(self._segment(first_id + len(out), s0, s1, seg.text.strip(), [], seg, info))
-            for k in sorted(by_window):
-                items = by_window[k]
-                words = [wd for _, wd in items]
-                text = "".join(raw_text for raw_text, _ in items).strip()
-                out.append(self._segment(first_id + len(out), words[0].start, words[-1].end, text, words, seg, info))
-        return out, str(info.language), float(info.language_probability)
-
-    @staticmethod
-    def _segment(
-        idx: int, start: float, end: float, text: str, words: list[Word], seg: Any, info: Any
-    ) -> TranscriptSegment:
-        return TranscriptSegment(
-            id=idx,
-            start=round(start, 3),
-            end=round(max(end, start), 3),
-            text=text,
-            words=words,
-            avg_logprob=round(float(seg.avg_logprob), 4),
-            no_speech_prob=round(float(seg.no_speech_prob), 4),
-            language=info.language,
-        )
+def _retry_empty(
+    model: Any, pack: list[Window], found: list[TranscriptSegment], opts: AsrOptions, language: str | None
+) -> list[TranscriptSegment]:
+    """Windows of a packed call that got no words, decoded one by one. Whisper can drop a whole 30 s call whose
+    text looks like a repetition loop (the same line said in several windows: compression-ratio fallback), and
+    windows it skips would otherwise be lost; a window with no speech at all costs one short extra call."""
+    empty = [w for w in pack if not any(w.start - 0.05 <= (s.start + s.end) / 2 <= w.end + 0.05 for s in found)]
+    if not empty:
+        return found
+    log.debug("%d of %d packed windows came back empty: decoding them alone", len(empty), len(pack))
+    extra = [seg for w in empty for seg in decode_pack(model, [w], opts, language)[0]]
+    return sorted(found + extra, key=lambda seg: (seg.start, seg.end))
 
 
 def load_transcriber(config: SpeechConfig, models: ModelRegistry | None = None) -> WhisperTranscriber:
     """The speech recogniser ``config`` names (its weights loaded once per registry)."""
     return WhisperTranscriber.from_config(config, models)
+
+
+__all__ = [
+    "BLOCK_S",
+    "LANGUAGE_CHECK_BELOW",
+    "AsrOptions",
+    "WhisperTranscriber",
+    "audio_blocks",
+    "load_audio",
+    "load_transcriber",
+    "speech_regions",
+]

@@ -19,6 +19,7 @@ STAGES: LazyRegistry[Callable[[], Stage]] = LazyRegistry(
         "embeddings": "vidreason.tools.index.stages.visual:EmbeddingsStage",
         "shots": "vidreason.tools.index.stages.perception:ShotsStage",
         "transcript": "vidreason.tools.index.stages.perception:TranscriptStage",
+        "speakers": "vidreason.tools.index.stages.speakers:SpeakersStage",
         "ocr": "vidreason.tools.index.stages.perception:OcrStage",
         "graph": "vidreason.tools.index.stages.hierarchy:GraphStage",
         "captions": "vidreason.tools.index.stages.captions:CaptionsStage",

@@ -16,7 +16,7 @@ class GraphStage(Stage):
     name = "graph"
     version = "1"
     requires = ("frames", "shots", "histograms")
-    uses = ("embeddings", "transcript")
+    uses = ("embeddings", "transcript", "speakers")
 
     def run(self, ctx: StageContext) -> StageOutput:
         from vidreason.tools.index.hierarchy_build import build_graph
@@ -31,6 +31,7 @@ class GraphStage(Stage):
             embeddings=emb.vectors.astype(np.float32) if use_emb else None,
             histograms=None if use_emb else ctx.artefact("histograms"),
             transcript=ctx.artefact("transcript"),
+            speakers=_turns(ctx.artefact("speakers")),
         )
         reason = graph.meta.get("degraded")
         return StageOutput(
@@ -48,3 +49,8 @@ class GraphStage(Stage):
         from vidreason.tools.index.hierarchy import VideoGraph
 
         return VideoGraph.from_json((folder / "graph.json").read_text())
+
+
+def _turns(diarization: Any) -> list[Any] | None:
+    """The speaker turns of a speakers artefact (None when the stage did not run)."""
+    return list(diarization.turns) if diarization is not None else None

@@ -67,14 +67,17 @@ class TranscriptStage(JsonStage):
     """faster-whisper transcript with VAD-placed word times (empty, with a reason, when there is no speech)."""
 
     name = "transcript"
-    version = "1"
+    version = "2"  # streamed in blocks; VAD threshold 0.35 / padding 400 ms; line confidence; language check
     artefact_type = Transcript
 
     def enabled(self, settings: Settings) -> bool:
         return settings.asr_enabled
 
     def params(self, settings: Settings) -> dict[str, Any]:
-        return settings.speech.output_params()
+        from vidreason.tools.speech.options import AsrOptions
+
+        vad = AsrOptions().model_dump(include={"vad_threshold", "speech_pad_ms", "min_silence_ms", "min_speech_ms"})
+        return {**settings.speech.output_params(), "vad": vad}
 
     def run(self, ctx: StageContext) -> StageOutput:
         if not ctx.info.has_audio:  # nothing was transcribed: say so rather than "ok"
@@ -85,6 +88,8 @@ class TranscriptStage(JsonStage):
         transcript = transcriber.transcribe(ctx.path)
         return StageOutput(
             artefact=transcript,
+            status="degraded" if transcript.degraded else "ok",
+            reason=transcript.degraded,
             models={"asr": transcriber.model_id},
             metrics={"segments": float(len(transcript.segments))},
         )
