@@ -62,6 +62,9 @@ def _gauss_taps(half: int) -> np.ndarray:
 
 _KERNELS = {2: np.ones(1, dtype=np.float32), 3: _gauss_taps(0), 4: _gauss_taps(1)}
 _KERNELS[2].setflags(write=False)
+#: the taps as float64 scalars (exact), by number of taps
+_KERNELS64 = {k.size: [np.float64(t) for t in k] for k in _KERNELS.values()}
+_THREE, _TWO, _THS = np.float32(3), np.float32(2), np.float32(DYNAMIC_THS)
 
 
 def _rise_terms(masked: np.ndarray, mask: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -78,20 +81,16 @@ def _rise_terms(masked: np.ndarray, mask: np.ndarray, stride: int) -> tuple[np.n
         # torch's CPU conv1d adds each further tap with a fused multiply-add: emulated in float64, where the
         # product of two float32 values is exact, then rounded once to float32
         x64 = masked.astype(np.float64)
-        for i in range(1, taps):
-            smooth = (np.float64(kernel[i]) * x64[i : i + valid] + smooth).astype(np.float32)
+        for i, tap in enumerate(_KERNELS64[taps][1:], start=1):
+            smooth = (tap * x64[i : i + valid] + smooth).astype(np.float32)
     padded = np.zeros(n + 2, dtype=np.float32)  # d[t] at padded[t + 2]: d[t-1], d[t-2] are shifted views
     d = padded[2:]
     left = (n - valid + 1) // 2
     np.subtract(smooth[1:], smooth[:-1], out=d[left : left + valid - 1])
     d *= mask
     f2, f3 = padded[1:-1], padded[:-2]
-    ths = np.float32(DYNAMIC_THS)
-    c1 = np.float32(3) * d
-    c2 = np.float32(2) * d + f2
-    c3 = (d + f2) + f3
-    cont = (c1 > ths) | (c2 > ths) | (c3 > ths)
-    return cont, np.maximum(np.maximum(c1, c2), c3)
+    best = np.maximum(np.maximum(_THREE * d, _TWO * d + f2), (d + f2) + f3)  # float32, as the reference
+    return best > _THS, best  # the rise continues when any of the three exceeds ths
 
 
 def rise_scan(masked: np.ndarray, mask: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,9 +119,9 @@ def rise_starts(masked: np.ndarray, mask: np.ndarray, stride: int, frames: np.nd
     terms = _rise_terms(masked, mask, stride)
     if terms is None:
         return np.zeros(len(frames), dtype=np.int64)
-    restarts = np.flatnonzero(~terms[0])
-    at = np.searchsorted(restarts, frames, side="right") - 1
-    return np.where(at >= 0, restarts[np.maximum(at, 0)], 0)
+    last_restart = np.maximum.accumulate(np.where(terms[0], 0, np.arange(masked.size)))
+    out: np.ndarray = last_restart[frames]
+    return out
 
 
 def _validate(scores: np.ndarray, duration: float, stride: int, max_stride: int, top_k: int, nms: float) -> None:
@@ -207,13 +206,12 @@ class Localizer:
         else:
             logger.warning("best ranking score is exactly 0 (flat curve); confidences set to 1 for ties, else 0")
             conf = (rank == best).astype(np.float64)
-        rise = rise_starts(masked, mask, red, starts)
-        t32, d32, dur = np.float32(n), np.float32(duration), float(duration)
-        s32 = starts.astype(np.float32) / t32
-        e32 = (starts + lengths).astype(np.float32) / t32
+        rise = rise_starts(masked, mask, red, starts).tolist()
+        # float32 window bounds j / T and (j + k) / T times float32(duration), as the reference reports them
+        bounds = np.stack([starts, starts + lengths]).astype(np.float32) / np.float32(n) * np.float32(duration)
+        dur = float(duration)
         return [
-            Proposal(r / n * dur, a, b, c)
-            for r, a, b, c in zip(rise.tolist(), (s32 * d32).tolist(), (e32 * d32).tolist(), conf.tolist(), strict=True)
+            Proposal(r / n * dur, a, b, c) for r, a, b, c in zip(rise, *bounds.tolist(), conf.tolist(), strict=True)
         ]
 
 

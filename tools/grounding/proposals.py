@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from vidreason.tools.core.errors import ConfigError
 
 
-@dataclass(frozen=True, slots=True)
-class Proposal:
+class Proposal(NamedTuple):
     """One ranked moment from :func:`~vidreason.tools.grounding.localize` (spec section 1, step 6), seconds.
 
     ``start`` is the dynamic start (where the rise in similarity began), ``static_start`` the window's first
     frame, ``end`` the window's end, ``confidence`` the ranking score divided by the best one of the list.
-    A plain frozen dataclass: ``localize`` makes ten per call, on the hot path of every query."""
+    An immutable named tuple (``localize`` makes ten per call, on the hot path of every query); voting and
+    combination read it as ``(start, end, confidence)`` through :meth:`as_tuple`, never by position."""
 
     start: float
     static_start: float

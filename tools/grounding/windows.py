@@ -56,8 +56,9 @@ class WindowTable:
         self.offsets = np.arange(self.tile, dtype=np.int64)
         self.block_starts = np.arange(0, max(n, 1), self.tile)
         self.flat: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.gather_hi = self.gather_lo = np.zeros((2, 0), np.int64)
         self.uses = 0
-        self._keep_with: dict[float, np.ndarray] = {}
+        self._suppression: dict[float, np.ndarray] = {}
         for a in (self.k, self.j0, self.j1, self.k_f, self.offsets, self.block_starts):
             a.setflags(write=False)
 
@@ -70,23 +71,27 @@ class WindowTable:
             first = np.cumsum(counts) - counts  # position of each tile's first window
             j = np.repeat(self.j0 - first, counts) + np.arange(k.size, dtype=np.int64)
             flat = (j, j + k, k, k.astype(np.float64))
-            for a in flat:
+            # indices into CurveSums.sums.ravel(): row 0 prefix sums, row 1 prefix counts (n + 1 each)
+            self.gather_hi = np.stack([j + k, j + k + self.n + 1])
+            self.gather_lo = np.stack([j, j + self.n + 1])
+            for a in (*flat, self.gather_hi, self.gather_lo):
                 a.setflags(write=False)
             self.flat = flat
         return self.flat
 
-    def keep_with(self, thresh: float) -> np.ndarray:
-        """``[N, N]`` bool: window b survives next to kept window a (float32 IoU <= ``thresh``); curve-
-        independent, built on first use and kept (for tables of at most ``MATRIX_LIMIT`` windows)."""
+    def suppression(self, thresh: float) -> np.ndarray:
+        """``[N, N]`` bool: keeping window a drops window b (float32 IoU > ``thresh``; a drops itself).
+        Curve-independent: built on first use and kept (tables of at most ``MATRIX_LIMIT`` windows)."""
         key = float(_F32(thresh))
-        out = self._keep_with.get(key)
+        out = self._suppression.get(key)
         if out is None:
             j, jk, _, _ = self.flat_windows()
             n32 = _F32(self.n)
             s, e = j.astype(_F32) / n32, jk.astype(_F32) / n32
-            out = ~_suppressed(s[:, None], e[:, None], s, e, _F32(thresh))
+            out = _suppressed(s[:, None], e[:, None], s, e, _F32(thresh))
+            np.fill_diagonal(out, True)
             out.setflags(write=False)
-            self._keep_with[key] = out
+            self._suppression[key] = out
         return out
 
     @property
@@ -100,20 +105,21 @@ class CurveSums:
 
     def __init__(self, masked: np.ndarray, mask: np.ndarray, dyn: np.ndarray | None):
         n = masked.size
-        self.prefix = np.zeros(n + 1)
-        np.cumsum(masked, dtype=np.float64, out=self.prefix[1:])
-        self.count = np.zeros(n + 1)
-        np.cumsum(mask, dtype=np.float64, out=self.count[1:])
+        values = np.empty((2, n))
+        values[0], values[1] = masked, mask
+        #: row 0: prefix sums of the masked curve, row 1: prefix counts of masked-in frames (both float64)
+        self.sums = np.zeros((2, n + 1))
+        np.add.accumulate(values, axis=1, out=self.sums[:, 1:])
+        self.prefix, self.count = self.sums[0], self.sums[1]
         self.total, self.total_n = self.prefix[-1], self.count[-1]
         self.dyn = dyn  # per-start dynamic score added to the rank (rank_with_dynamic), else None
 
 
 def _static(sums: CurveSums, inner: np.ndarray, count: np.ndarray, k: np.ndarray) -> np.ndarray:
     """``inner / k - (total - inner) / outer_n``: the reference's static score, float64, one fixed order of
-    operations (the bound relies on it). ``outer_n == 0`` gives NaN or -inf: dropped by the caller."""
-    outer_n = sums.total_n - count
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out: np.ndarray = inner / k - (sums.total - inner) / outer_n
+    operations (the bound relies on it). ``outer_n == 0`` gives NaN or -inf (dropped by the caller; run
+    under ``np.errstate(divide="ignore", invalid="ignore")``)."""
+    out: np.ndarray = inner / k - (sums.total - inner) / (sums.total_n - count)
     return out
 
 
@@ -137,8 +143,8 @@ def score_tiles(table: WindowTable, sums: CurveSums, tiles: np.ndarray) -> tuple
     j = table.j0[tiles][:, None] + table.offsets[None, :]
     inside = j <= table.j1[tiles][:, None]
     j = np.minimum(j, table.j1[tiles][:, None])
-    p, c = sums.prefix, sums.count
-    static = _static(sums, p[j + k] - p[j], c[j + k] - c[j], table.k_f[tiles][:, None])
+    inner, count = sums.sums[:, j + k] - sums.sums[:, j]
+    static = _static(sums, inner, count, table.k_f[tiles][:, None])
     keep = inside & (static >= MIN_STATIC)  # also drops NaN
     rank = static[keep]
     starts = j[keep]
@@ -156,30 +162,48 @@ def _suppressed(s: np.ndarray, e: np.ndarray, s0: np.ndarray, e0: np.ndarray, th
     return out
 
 
+def _window_sums(table: WindowTable, sums: CurveSums) -> np.ndarray:
+    """``[2, N]``: masked sum and masked-in count of every window (two flat gathers, the fastest way)."""
+    flat = sums.sums.ravel()
+    out: np.ndarray = flat.take(table.gather_hi) - flat.take(table.gather_lo)
+    return out
+
+
 def score_all(table: WindowTable, sums: CurveSums) -> tuple[np.ndarray, np.ndarray]:
     """Ranks of every kept window and their indices in the table's flat arrays (enumeration order)."""
-    j, jk, _, k_f = table.flat_windows()
-    p, c = sums.prefix, sums.count
-    static = _static(sums, p[jk] - p[j], c[jk] - c[j], k_f)
+    j, _, _, k_f = table.flat_windows()
+    inner, count = _window_sums(table, sums)
+    static = _static(sums, inner, count, k_f)
     ids = np.flatnonzero(static >= MIN_STATIC)  # also drops NaN
     rank = static[ids] if sums.dyn is None else static[ids] + sums.dyn[j[ids]]
     return rank, ids
 
 
-def nms_walk_matrix(ids: np.ndarray, keep_with: np.ndarray, top_k: int) -> list[int]:
-    """:func:`nms_walk` with the table's precomputed pairwise matrix (``ids``: windows in rank order)."""
-    kept = [0] if ids.size else []
-    alive = np.ones(keep_with.shape[0], dtype=bool)
-    pos = 0
-    while len(kept) < top_k:
-        alive &= keep_with[ids[pos]]
-        rest = alive[ids[pos + 1 :]]
-        nxt = int(rest.argmax()) if rest.size else 0
-        if not rest.size or not rest[nxt]:
+def _select_matrix(
+    table: WindowTable, sums: CurveSums, thresh: float, top_k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Greedy NMS without sorting, for reused small tables: the best window still in play (the first one
+    on ties, as a stable sort would put it) is kept and every window it suppresses leaves play, through
+    the table's precomputed suppression matrix."""
+    j, _, k, k_f = table.flat_windows()
+    inner, count = _window_sums(table, sums)
+    rank = _static(sums, inner, count, k_f)
+    dropped = ~(rank >= MIN_STATIC)  # also NaN
+    if sums.dyn is not None:
+        rank = rank + sums.dyn[j]
+    np.putmask(rank, dropped, -np.inf)
+    suppress = table.suppression(thresh)
+    kept: list[int] = []
+    best: list[float] = []
+    for _ in range(top_k):
+        w = int(rank.argmax())
+        value = float(rank[w])
+        if value == -np.inf:
             break
-        pos += 1 + nxt
-        kept.append(pos)
-    return kept
+        kept.append(w)
+        best.append(value)
+        np.putmask(rank, suppress[w], -np.inf)
+    return np.asarray(best), j[kept], k[kept]
 
 
 def _positions(starts: np.ndarray, lengths: np.ndarray, n32: np.float32) -> tuple[np.ndarray, np.ndarray]:
@@ -226,15 +250,14 @@ def nms_walk(starts: np.ndarray, lengths: np.ndarray, n: int, thresh: float, top
 def _select_dense(
     table: WindowTable, sums: CurveSums, thresh: float, top_k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every window scored, sorted and walked (small tables; the NMS matrix once a table is reused)."""
+    """Every window scored, sorted and walked (small tables; see :func:`_select_matrix` for reused ones)."""
+    if table.uses > 1 and table.n_windows <= MATRIX_LIMIT:
+        return _select_matrix(table, sums, thresh, top_k)
     rank, ids = score_all(table, sums)
     order = np.argsort(-rank, kind="stable")
     rank, ids = rank[order], ids[order]
     j, _, k, _ = table.flat_windows()
-    if table.uses > 1 and table.n_windows <= MATRIX_LIMIT:
-        kept = nms_walk_matrix(ids, table.keep_with(thresh), top_k)
-    else:
-        kept = nms_walk(j[ids], k[ids], table.n, thresh, top_k)
+    kept = nms_walk(j[ids], k[ids], table.n, thresh, top_k)
     return rank[kept], j[ids[kept]], k[ids[kept]]
 
 
@@ -274,6 +297,7 @@ def select(
     ``(rank, start, length)`` arrays, best first (empty when no window is kept). Tables of more than
     ``dense_limit`` windows are scored through tile bounds (exact, see the module docstring)."""
     table.uses += 1
-    if table.n_windows <= dense_limit or sums.total_n == 0:
-        return _select_dense(table, sums, thresh, top_k)
-    return _select_bounded(table, sums, thresh, top_k)
+    with np.errstate(divide="ignore", invalid="ignore"):  # windows with nothing outside: NaN / -inf, dropped
+        if table.n_windows <= dense_limit or sums.total_n == 0:
+            return _select_dense(table, sums, thresh, top_k)
+        return _select_bounded(table, sums, thresh, top_k)
