@@ -3,7 +3,8 @@
 The main CLI registers these with :func:`add_eval_parser` and calls ``args.func(args)`` (an exit code)::
 
     vidreason eval DATASET --annotations FILE --videos DIR [--llm-output FILE] [--durations CSV]
-                   [--limit N] [--seed N] [--ood-pad SEC] [--workers N] [--out DIR] [--grounder MODULE:ATTR]
+                   [--limit N] [--seed N] [--ood-pad SEC] [--workers N] [--protocol NAME] [--out DIR]
+                   [--grounder MODULE:ATTR]
     vidreason eval make-haystack --needles FILE [--clips DIR] --out DIR [--duration SEC] [--seed N] ...
     vidreason eval temporal-qa CASES.jsonl ... [--videos DIR] [--out DIR]      (see evals/temporal_qa/cli.py)
     vidreason eval make-temporal-qa --out DIR --seed N [--videos K]
@@ -24,8 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from vidreason.evals.datasets import DATASETS
+<<<<<<< HEAD
 from vidreason.evals.temporal_qa.cli import COMMANDS as TEMPORAL_QA_COMMANDS
 from vidreason.evals.temporal_qa.cli import add_temporal_qa_parsers
+=======
+from vidreason.evals.protocols import PROTOCOLS
+>>>>>>> h16
 from vidreason.tools.core.errors import ConfigError, VidreasonError
 from vidreason.tools.core.registry import import_target
 
@@ -64,6 +69,12 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
         help="out-of-distribution test: prepend SEC seconds of noise and shift the ground truth",
     )
     p.add_argument("--workers", type=int, default=1, help="videos processed in parallel (threads)")
+    p.add_argument(
+        "--protocol",
+        choices=sorted(PROTOCOLS),
+        help="score with this reference evaluator's conventions (default: the dataset's own: tfvtg for "
+        "Charades-STA/ActivityNet, moment-detr for QVHighlights, 2d-tan for TACoS); the report names it",
+    )
     p.add_argument("--out", type=Path, help="output folder (default ./vidreason-eval/DATASET); reruns resume")
     p.add_argument(
         "--grounder",
@@ -145,6 +156,7 @@ def run_eval_command(args: argparse.Namespace, grounder: Any = None) -> int:
         seed=args.seed,
         ood_pad=args.ood_pad,
         workers=args.workers,
+        protocol=args.protocol,
     )
     require_file(args.annotations, "annotations")
     if not Path(args.videos).is_dir():
@@ -165,7 +177,8 @@ def run_eval_command(args: argparse.Namespace, grounder: Any = None) -> int:
     r1 = " / ".join(f"{m.recall[f'R@1,IoU={th:g}']:.2f}" for th in (0.3, 0.5, 0.7))
     rtf = f"{t.realtime_factor:.2f}x realtime" if t.realtime_factor else "realtime n/a"
     print(
-        f"{report.dataset}: {report.scored}/{report.selected} queries, R@1 IoU=0.3/0.5/0.7: {r1}, "
+        f"{report.dataset} (protocol {report.protocol}): {report.scored}/{report.selected} queries, "
+        f"R@1 IoU=0.3/0.5/0.7: {r1}, "
         f"mIoU: {m.miou:.2f}  ({t.videos} videos, {t.video_s:.1f} s of video, index {t.index_s:.1f} s, "
         f"query {t.query_s:.1f} s, {rtf})"
     )

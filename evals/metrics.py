@@ -1,9 +1,13 @@
-"""Temporal-grounding metrics: IoU, R@k at IoU thresholds, mIoU, per-relation breakdown, QVHighlights mAP and
-HIT@1, QA accuracy. All rates are returned in percent (0..100), as papers report them.
+"""Temporal-grounding metrics: IoU, R@k at IoU thresholds, mIoU, per-relation breakdown, Moment-DETR's MR-mAP
+(with its short/middle/long breakdown) and QA accuracy; highlight metrics are in :mod:`.highlights`. Rates are
+in percent (0..100), as papers report them.
 
-IoU of two spans ``a, b`` (seconds): ``inter = max(0, min(a.end, b.end) - max(a.start, b.start))``,
-``union = max(a.end, b.end) - min(a.start, b.start)``; ``IoU = inter / union``, and 0 when ``union == 0`` (two
-identical zero-length spans). With a known duration, predictions are first clipped to ``[0, duration]``.
+Every grounding metric follows a :class:`~vidreason.evals.protocols.Protocol`: the conventions of the dataset's
+reference evaluator (hit at ``IoU >= t`` or ``IoU > t``, clipping to the duration or not); see
+:mod:`vidreason.evals.protocols` for the facts and the few documented departures. IoU of two spans ``a, b``
+(seconds): ``inter = max(0, min(a.end, b.end) - max(a.start, b.start))``, ``union = max(a.end, b.end) -
+min(a.start, b.start)``; ``IoU = inter / union``, 0 when ``union <= 0``. A reversed span is never repaired:
+it overlaps nothing, so its IoU is 0.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from vidreason.evals.protocols import PROTOCOLS, Protocol
 from vidreason.tools.grounding.proposals import iou
 
 SpanLike = Sequence[float]  # (start, end) or (start, end, score)
@@ -22,17 +27,26 @@ IOU_THRESHOLDS: tuple[float, ...] = (0.3, 0.5, 0.7)
 RECALL_KS: tuple[int, ...] = (1, 5)
 #: moment_detr's MR-mAP thresholds 0.5, 0.55, ..., 0.95.
 MAP_THRESHOLDS: tuple[float, ...] = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
+#: Moment-DETR's ground-truth window length ranges ``(lo, hi]`` in seconds; ``full`` keeps every window.
+LENGTH_RANGES: dict[str, tuple[float, float]] = {"short": (0, 10), "middle": (10, 30), "long": (30, 150)}
+TFVTG = PROTOCOLS["tfvtg"]
 
 
 def clip_span(span: SpanLike, duration: float | None) -> tuple[float, float]:
-    """``(start, end)`` clipped to ``[0, duration]`` (only ``start >= 0`` when the duration is unknown)."""
-    s, e = float(span[0]), float(span[1])
-    if e < s:
-        s, e = e, s
-    s, e = max(s, 0.0), max(e, 0.0)
+    """``(start, end)`` clipped to ``[0, duration]`` (only at 0 when the duration is unknown). A reversed span
+    stays reversed (it scores IoU 0 either way)."""
+    s, e = max(float(span[0]), 0.0), max(float(span[1]), 0.0)
     if duration is not None:
         s, e = min(s, duration), min(e, duration)
     return s, e
+
+
+def scored_spans(spans: Sequence[SpanLike], duration: float | None, protocol: Protocol) -> list[tuple[float, ...]]:
+    """Spans as the protocol scores them: clipped to ``[0, duration]`` when it clips, else unchanged (scores
+    after the first two items are kept)."""
+    if not protocol.clip_to_duration:
+        return [tuple(float(x) for x in sp) for sp in spans]
+    return [clip_span(sp, duration) + tuple(float(x) for x in sp[2:]) for sp in spans]
 
 
 def temporal_iou(a: SpanLike, b: SpanLike) -> float:
@@ -49,16 +63,19 @@ def iou_matrix(preds: Sequence[SpanLike], gts: Sequence[SpanLike]) -> np.ndarray
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
-def best_ious(preds: Sequence[SpanLike], gts: Sequence[SpanLike], duration: float | None = None) -> list[float]:
-    """For each ranked prediction, its IoU with the best-matching ground-truth span (several GT windows)."""
+def best_ious(
+    preds: Sequence[SpanLike], gts: Sequence[SpanLike], duration: float | None = None, protocol: Protocol = TFVTG
+) -> list[float]:
+    """For each ranked prediction, its IoU with the best-matching ground-truth span (several GT windows);
+    both sides go through :func:`scored_spans` (clipped to ``duration`` only when the protocol clips)."""
     if not preds or not gts:
         return [0.0] * len(preds)
-    clipped = [clip_span(p, duration) for p in preds]
-    return [float(x) for x in iou_matrix(clipped, gts).max(axis=1)]
+    p, g = scored_spans(preds, duration, protocol), scored_spans(gts, duration, protocol)
+    return [float(x) for x in iou_matrix(p, g).max(axis=1)]
 
 
 class GroundingItem(BaseModel):
-    """What the metrics need from one evaluated query."""
+    """What the metrics need from one evaluated query (no prediction = a miss: an empty or failed record)."""
 
     preds: list[tuple[float, ...]] = Field(description="ranked (start, end[, score]) best first")
     gts: list[tuple[float, float]]
@@ -81,23 +98,24 @@ def recall_key(k: int, threshold: float) -> str:
 
 def grounding_metrics(
     items: Sequence[GroundingItem],
-    thresholds: Iterable[float] = IOU_THRESHOLDS,
-    ks: Iterable[int] = RECALL_KS,
+    thresholds: Iterable[float] | None = None,
+    ks: Iterable[int] | None = None,
     *,
+    protocol: Protocol = TFVTG,
     by_relation: bool = True,
 ) -> GroundingMetrics:
-    """R@k (a hit when ``threshold <= IoU`` for any of the top k) and mIoU of the top 1.
-
-    A query with no prediction counts as a miss with IoU 0. ``per_relation`` groups items by ``relation``
-    (items without one are left out of the breakdown, not of the totals).
-    """
-    thresholds, ks = tuple(thresholds), tuple(ks)
-    ious = [best_ious(it.preds, it.gts, it.duration) for it in items]
+    """R@k (a hit when any of the top k meets the protocol's test: ``threshold <= IoU``, or ``IoU >
+    threshold`` for 2D-TAN) and mIoU (mean ``max(IoU, 0)`` of the top 1). Thresholds and ks default to the
+    protocol's. A query with no prediction is a miss with IoU 0. ``per_relation`` groups items by
+    ``relation`` (items without one are left out of the breakdown, not of the totals)."""
+    thresholds = tuple(protocol.thresholds if thresholds is None else thresholds)
+    ks = tuple(protocol.ks if ks is None else ks)
+    ious = [best_ious(it.preds, it.gts, it.duration, protocol) for it in items]
     n = len(items)
     recall: dict[str, float] = {}
     for k in ks:
         for t in thresholds:
-            hits = sum(1 for row in ious if any(t <= x for x in row[:k]))
+            hits = sum(1 for row in ious if any(protocol.is_hit(x, t) for x in row[:k]))
             recall[recall_key(k, t)] = 100.0 * hits / n if n else 0.0
     miou = 100.0 * float(np.mean([max(row[0], 0.0) if row else 0.0 for row in ious])) if n else 0.0
     out = GroundingMetrics(n=n, recall=recall, miou=miou)
@@ -107,7 +125,8 @@ def grounding_metrics(
             if it.relation:
                 groups.setdefault(it.relation, []).append(it)
         out.per_relation = {
-            rel: grounding_metrics(g, thresholds, ks, by_relation=False) for rel, g in sorted(groups.items())
+            rel: grounding_metrics(g, thresholds, ks, protocol=protocol, by_relation=False)
+            for rel, g in sorted(groups.items())
         }
     return out
 
@@ -126,10 +145,10 @@ def average_precision(
 ) -> np.ndarray:
     """AP of one query's scored windows against its GT windows, per IoU threshold (fractions 0..1).
 
-    Detection-style matching as in the ActivityNet / moment_detr evaluation: predictions sorted by score
-    (stable, descending); each one matches the unmatched GT window it overlaps most with IoU >= threshold
-    (true positive) or is a false positive; AP is the interpolated area under the precision/recall curve.
-    """
+    Detection-style matching as Moment-DETR's evaluator does it: predictions sorted by score (stable,
+    descending); each one, in that order, takes the free GT window it overlaps most with ``IoU >= threshold``
+    (a true positive) or is a false positive; among GT windows of equal IoU the last-indexed one is tried first.
+    AP is the interpolated area under the precision/recall curve."""
     ap = np.zeros(len(thresholds))
     if not preds or not gts:
         return ap
@@ -140,7 +159,7 @@ def average_precision(
         taken = np.zeros(len(gts), dtype=bool)
         tp = np.zeros(len(order))
         for pi in range(len(order)):
-            for gi in np.argsort(-ious[pi], kind="stable"):
+            for gi in np.argsort(ious[pi], kind="stable")[::-1]:  # descending, ties: last index first
                 if ious[pi, gi] < thr:
                     break
                 if not taken[gi]:
@@ -154,16 +173,22 @@ def average_precision(
 
 
 def moment_map(
-    items: Sequence[GroundingItem], thresholds: Sequence[float] = MAP_THRESHOLDS, max_preds: int = 10
+    items: Sequence[GroundingItem],
+    thresholds: Sequence[float] = MAP_THRESHOLDS,
+    max_preds: int = 10,
+    protocol: Protocol = TFVTG,
 ) -> dict[str, float]:
-    """QVHighlights MR-mAP: AP per query (its top ``max_preds`` windows), averaged over queries at each
-    threshold, plus ``"average"`` over thresholds. Percent; keys are thresholds (``"0.5"``, ``"0.75"``)."""
+    """MR-mAP (Moment-DETR): AP per query over its first ``max_preds`` windows (in the given order, then
+    sorted by score), averaged over queries at each threshold, plus ``"average"`` over thresholds. Percent;
+    keys are thresholds (``"0.5"``, ``"0.75"``). A query without predictions has AP 0."""
     if not items:
         return {**{f"{t:g}": 0.0 for t in thresholds}, "average": 0.0}
     aps = np.stack(
         [
             average_precision(
-                [clip_span(p, it.duration) + tuple(p[2:3]) for p in it.preds[:max_preds]], it.gts, thresholds
+                scored_spans(it.preds[:max_preds], it.duration, protocol),
+                scored_spans(it.gts, it.duration, protocol),
+                thresholds,
             )
             for it in items
         ]
@@ -174,37 +199,35 @@ def moment_map(
     return out
 
 
-def saliency_matrix(
-    duration: float,
-    relevant_clip_ids: Sequence[int],
-    saliency_scores: Sequence[Sequence[float]],
-    clip_len: float = 2.0,
-) -> np.ndarray:
-    """QVHighlights ground truth as ``[n_clips, n_annotators]`` scores (0 outside the relevant clips)."""
-    n_clips = int(duration / clip_len)
-    scores = np.asarray(saliency_scores, dtype=float).reshape(len(relevant_clip_ids), -1)
-    full = np.zeros((n_clips, scores.shape[1]))
-    ids = np.asarray(relevant_clip_ids, dtype=int)
-    keep = ids < n_clips
-    full[ids[keep]] = scores[keep]
-    return full
+class MomentRetrieval(BaseModel):
+    """Moment-DETR's moment-retrieval numbers for one window-length range."""
+
+    n: int = Field(description="queries with at least one GT window in the range")
+    mr_map: dict[str, float] = Field(description="MR-mAP per IoU threshold and 'average', percent")
+    mr_r1: dict[str, float] = Field(description="R@1 (IoU >= threshold) per threshold 0.5:0.05:0.95, percent")
 
 
-def hit_at_1(
-    pred_clip_scores: Sequence[Sequence[float]], gt_saliency: Sequence[np.ndarray], min_score: float = 4.0
-) -> float:
-    """HIT@1 (percent): the top-scored clip of each query is positive for at least one annotator
-    (``score >= min_score``; 4 = "Very Good", 3 = "Good", 2 = "Fair"). A top clip past the GT clips misses."""
-    if not pred_clip_scores:
-        return 0.0
-    hits = 0
-    for pred, gt in zip(pred_clip_scores, gt_saliency, strict=True):
-        if len(pred) == 0:
-            continue
-        top = int(np.argmax(np.asarray(pred, dtype=float)))
-        if top < len(gt) and bool(np.any(np.asarray(gt[top]) >= min_score)):
-            hits += 1
-    return 100.0 * hits / len(pred_clip_scores)
+def moment_retrieval(items: Sequence[GroundingItem], protocol: Protocol = PROTOCOLS["moment-detr"]) -> dict:
+    """MR-mAP and MR-R1 for all windows (``full``) and by GT window length as Moment-DETR reports them:
+    ``short`` (0, 10], ``middle`` (10, 30], ``long`` (30, 150] seconds. In a range, a query keeps only its GT
+    windows of that length and is left out when none is left."""
+    out: dict[str, MomentRetrieval] = {}
+    for name, rng in [("full", None), *LENGTH_RANGES.items()]:
+        sub = items
+        if rng is not None:
+            lo, hi = rng
+            sub = []
+            for it in items:
+                gts = [g for g in it.gts if lo < g[1] - g[0] <= hi]
+                if gts:
+                    sub.append(it.model_copy(update={"gts": gts}))
+        r1 = grounding_metrics(sub, MAP_THRESHOLDS, (1,), protocol=protocol, by_relation=False).recall
+        out[name] = MomentRetrieval(
+            n=len(sub),
+            mr_map=moment_map(sub, protocol=protocol),
+            mr_r1={f"{t:g}": r1[recall_key(1, t)] for t in MAP_THRESHOLDS},
+        )
+    return out
 
 
 def _norm_answer(a: Any) -> str:
@@ -224,14 +247,16 @@ def qa_accuracy(predictions: Sequence[Any], answers: Sequence[Any]) -> float:
     return 100.0 * ok / len(answers)
 
 
-def iou_histogram_values(items: Sequence[GroundingItem]) -> list[float]:
+def iou_histogram_values(items: Sequence[GroundingItem], protocol: Protocol = TFVTG) -> list[float]:
     """Top-1 IoU of every item (0 when it has no prediction), for plots."""
-    return [best_ious(it.preds[:1], it.gts, it.duration)[0] if it.preds else 0.0 for it in items]
+    return [best_ious(it.preds[:1], it.gts, it.duration, protocol)[0] if it.preds else 0.0 for it in items]
 
 
-def recall_curve(items: Sequence[GroundingItem], k: int = 1, steps: int = 21) -> tuple[list[float], list[float]]:
+def recall_curve(
+    items: Sequence[GroundingItem], k: int = 1, steps: int = 21, protocol: Protocol = TFVTG
+) -> tuple[list[float], list[float]]:
     """R@k (percent) at IoU thresholds ``0, 0.05, ..., 1`` for the recall-vs-threshold plot."""
-    ious = [max(best_ious(it.preds[:k], it.gts, it.duration), default=0.0) for it in items]
+    ious = [max(best_ious(it.preds[:k], it.gts, it.duration, protocol), default=0.0) for it in items]
     ths = [i / (steps - 1) for i in range(steps)]
     n = max(len(ious), 1)
-    return ths, [100.0 * sum(1 for x in ious if t <= x) / n for t in ths]
+    return ths, [100.0 * sum(1 for x in ious if protocol.is_hit(x, t)) / n for t in ths]

@@ -29,6 +29,9 @@ class PredictionRecord(BaseModel):
     gt_spans: list[tuple[float, float]]
     pred_spans: list[tuple[float, float, float]] = Field(default_factory=list, description="(start, end, score)")
     relation: str | None = None
+    saliency: list[float] | None = Field(
+        None, description="per-clip (2 s) saliency scores when the grounder gives them (QVHighlights HL metrics)"
+    )
     top1_iou: float = 0.0
     ood_pad: float = 0.0
     index_s: float = Field(0.0, description="seconds spent indexing this record's video (same on all its records)")

@@ -19,16 +19,18 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from vidreason.evals.datasets.base import GroundingSample
+from vidreason.evals.highlights import CLIP_SECONDS, highlight_metrics, saliency_matrix
 from vidreason.evals.metrics import (
     GroundingMetrics,
+    MomentRetrieval,
     grounding_metrics,
-    hit_at_1,
     iou_histogram_values,
     moment_map,
+    moment_retrieval,
     recall_curve,
-    saliency_matrix,
 )
 from vidreason.evals.predictions import PredictionRecord
+from vidreason.evals.protocols import Protocol, protocol_for
 from vidreason.tools.core.storage import write_bytes_atomic, write_text_atomic
 from vidreason.tools.index.builder import PROVENANCE_PACKAGES, package_versions
 
@@ -54,8 +56,17 @@ class EvalReport(BaseModel):
     errors: int
     missing_videos: list[str]
     skipped_samples: int
+    protocol: str = Field("tfvtg", description="the reference evaluator whose conventions the metrics reproduce")
+    protocol_note: str = Field("", description="what those conventions are")
     metrics: GroundingMetrics
-    moment_map: dict[str, float] = Field(description="QVHighlights-style MR-mAP (percent), IoU 0.5:0.05:0.95")
+    moment_map: dict[str, float] = Field(description="Moment-DETR MR-mAP (percent), IoU 0.5:0.05:0.95")
+    moment_retrieval: dict[str, MomentRetrieval] | None = Field(
+        None, description="Moment-DETR MR-mAP / MR-R1 for full, short, middle, long GT windows (moment-detr)"
+    )
+    highlights: dict[str, dict[str, float]] | None = Field(
+        None, description="HL-mAP and HIT@1 (percent) at the Fair / Good / VeryGood levels, when saliency GT exists"
+    )
+    highlights_note: str | None = None
     hit_at_1: float | None = Field(None, description="HIT@1 (percent, 'Very Good' clips) when saliency GT exists")
     hit_at_1_note: str | None = None
     timing: Timing
@@ -131,6 +142,41 @@ def _span_clip_scores(rec: PredictionRecord, n_clips: int, clip_len: float) -> l
     return scores
 
 
+DERIVED_NOTE = (
+    "clip saliency derived from the ranked spans (each clip takes the best score of a span covering its centre): "
+    "NOT comparable with published HL-mAP / HIT@1, which rank clips by a per-clip saliency score"
+)
+SALIENCY_NOTE = "per-clip saliency scores recorded by the grounder"
+
+
+def _highlights(
+    samples: Sequence[GroundingSample], records: dict[str, PredictionRecord]
+) -> tuple[dict[str, dict[str, float]] | None, str | None]:
+    """Moment-DETR's highlight metrics over the samples with saliency ground truth (None when there are none).
+    Records without spans (or with an error) are misses."""
+    pairs = [
+        (s, records[s.sample_id])
+        for s in samples
+        if s.sample_id in records and "saliency_scores" in s.extra and s.duration
+    ]
+    if not pairs:
+        return None, None
+    gts = [
+        saliency_matrix(s.duration or 0.0, s.extra["relevant_clip_ids"], s.extra["saliency_scores"]) for s, _ in pairs
+    ]
+    preds: list[list[float] | None] = []
+    derived = False
+    for (_, r), g in zip(pairs, gts, strict=True):
+        if r.status != "ok" or not (r.pred_spans or r.saliency):
+            preds.append(None)
+        elif r.saliency:
+            preds.append(list(r.saliency))
+        else:
+            derived = True
+            preds.append(_span_clip_scores(r, len(g), CLIP_SECONDS))
+    return highlight_metrics(preds, gts), DERIVED_NOTE if derived else SALIENCY_NOTE
+
+
 def build_report(
     dataset: str,
     samples: Sequence[GroundingSample],
@@ -139,25 +185,14 @@ def build_report(
     missing_videos: Sequence[str] = (),
     config: dict[str, Any] | None = None,
     provenance_info: dict[str, Any] | None = None,
+    protocol: Protocol | None = None,
 ) -> EvalReport:
-    """Score the records of ``samples`` (samples without a record — missing videos — are left out)."""
+    """Score the records of ``samples`` (samples without a record — missing videos — are left out) with the
+    dataset's protocol (``protocol`` overrides it)."""
+    proto = protocol or protocol_for(dataset)
     recs = [records[s.sample_id] for s in samples if s.sample_id in records]
     items = [r.to_item() for r in recs]
-    hit1: float | None = None
-    note = None
-    with_sal = [
-        (s, records[s.sample_id])
-        for s in samples
-        if s.sample_id in records and "saliency_scores" in s.extra and s.duration
-    ]
-    if with_sal:
-        gts = [
-            saliency_matrix(s.duration or 0.0, s.extra["relevant_clip_ids"], s.extra["saliency_scores"])
-            for s, _ in with_sal
-        ]
-        preds = [_span_clip_scores(r, len(g), 2.0) for (_, r), g in zip(with_sal, gts, strict=True)]
-        hit1 = hit_at_1(preds, gts, min_score=4)
-        note = "clip saliency derived from ranked span scores (the grounder gives no per-clip scores)"
+    highlights, hl_note = _highlights(samples, records)
     missing = set(missing_videos)
     return EvalReport(
         dataset=dataset,
@@ -167,10 +202,15 @@ def build_report(
         errors=sum(r.status == "error" for r in recs),
         missing_videos=sorted(missing),
         skipped_samples=sum(1 for s in samples if s.video_id in missing),
-        metrics=grounding_metrics(items),
-        moment_map=moment_map(items),
-        hit_at_1=hit1,
-        hit_at_1_note=note,
+        protocol=proto.name,
+        protocol_note=proto.describe(),
+        metrics=grounding_metrics(items, protocol=proto),
+        moment_map=moment_map(items, protocol=proto),
+        moment_retrieval=moment_retrieval(items, proto) if proto.moment_detr_breakdown else None,
+        highlights=highlights,
+        highlights_note=hl_note,
+        hit_at_1=highlights["HL-min-VeryGood"]["HL-Hit1"] if highlights else None,
+        hit_at_1_note=hl_note,
         timing=_timing(recs),
         config=config or {},
         provenance=provenance_info or {},
@@ -191,6 +231,8 @@ def render_markdown(report: EvalReport) -> str:
         f"{report.scored} of {report.selected} selected queries scored; {report.errors} error(s); "
         f"{report.skipped_samples} skipped (missing videos: {len(report.missing_videos)}).",
         "",
+        f"Protocol: {report.protocol_note}",
+        "",
         "## Metrics (percent)",
         "",
         "| subset | n | " + " | ".join(m.recall) + " | mIoU |",
@@ -202,8 +244,21 @@ def render_markdown(report: EvalReport) -> str:
         "",
         "MR-mAP (IoU 0.5:0.05:0.95): " + ", ".join(f"{k}: {v:.2f}" for k, v in report.moment_map.items()),
     ]
-    if report.hit_at_1 is not None:
-        lines += [f"HIT@1 (Very Good): {report.hit_at_1:.2f} ({report.hit_at_1_note})"]
+    if report.moment_retrieval:
+        lines += [
+            "",
+            "| Moment-DETR range | n | MR-mAP avg | MR-mAP@0.5 | MR-mAP@0.75 | MR-R1@0.5 | MR-R1@0.7 |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, mr in report.moment_retrieval.items():
+            lines.append(
+                f"| {name} | {mr.n} | {mr.mr_map['average']:.2f} | {mr.mr_map['0.5']:.2f} | "
+                f"{mr.mr_map['0.75']:.2f} | {mr.mr_r1['0.5']:.2f} | {mr.mr_r1['0.7']:.2f} |"
+            )
+    if report.highlights:
+        lines += ["", "| highlights | HL-mAP | HIT@1 |", "|---|---|---|"]
+        lines += [f"| {k} | {v['HL-mAP']:.2f} | {v['HL-Hit1']:.2f} |" for k, v in report.highlights.items()]
+        lines += ["", f"Highlights: {report.highlights_note}."]
     rtf = f"{t.realtime_factor:.2f}x" if t.realtime_factor is not None else "n/a"
     lines += [
         "",
@@ -248,10 +303,11 @@ def save_plot(path: Path, draw: Callable[[Any], None]) -> None:
     write_bytes_atomic(path, png.getvalue())
 
 
-def write_plots(records: Sequence[PredictionRecord], out_dir: Path) -> list[Path]:
+def write_plots(records: Sequence[PredictionRecord], out_dir: Path, protocol: Protocol | None = None) -> list[Path]:
     """``iou_hist.png`` (top-1 IoU distribution) and ``recall_vs_iou.png`` (R@1/R@5 vs threshold)."""
     items = [r.to_item() for r in records]
-    ious = iou_histogram_values(items)
+    proto = protocol or protocol_for("")
+    ious = iou_histogram_values(items, proto)
 
     def hist(ax: Any) -> None:
         ax.hist(ious, bins=20, range=(0, 1), color="#4C72B0", edgecolor="white")
@@ -261,7 +317,7 @@ def write_plots(records: Sequence[PredictionRecord], out_dir: Path) -> list[Path
 
     def curve(ax: Any) -> None:
         for k in (1, 5):
-            ths, rec = recall_curve(items, k=k)
+            ths, rec = recall_curve(items, k=k, protocol=proto)
             ax.plot(ths, rec, marker="o", markersize=3, label=f"R@{k}")
         ax.set_xlabel("IoU threshold")
         ax.set_ylabel("recall (%)")
@@ -282,7 +338,7 @@ def write_report(report: EvalReport, records: Sequence[PredictionRecord], out_di
     paths = {"json": out / "report.json", "markdown": out / "report.md"}
     write_text_atomic(paths["json"], report.model_dump_json(indent=2))
     write_text_atomic(paths["markdown"], render_markdown(report))
-    hist, curve = write_plots(records, out)
+    hist, curve = write_plots(records, out, protocol_for(report.dataset, report.protocol))
     paths["iou_hist"], paths["recall_vs_iou"] = hist, curve
     logger.info("report written to %s", out)
     return paths

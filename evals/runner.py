@@ -74,6 +74,7 @@ class EvalOptions(BaseModel):
     seed: int | None = None
     ood_pad: float = Field(0.0, ge=0)
     workers: int = Field(1, ge=1, le=64)
+    protocol: str | None = Field(None, description="reference evaluator's conventions (default: the dataset's)")
 
 
 class RunStats(BaseModel):
@@ -297,9 +298,11 @@ def evaluate(
     Returns ``(EvalReport, written paths, RunStats)``.
     """
     from vidreason.evals.datasets import load_dataset, resolve_name
+    from vidreason.evals.protocols import protocol_for
     from vidreason.evals.report import build_report, provenance, write_report
 
     name = resolve_name(options.dataset)
+    protocol = protocol_for(name, options.protocol)  # an unknown --protocol fails before any work
     loader_opts: dict[str, Any] = {"durations_csv": options.durations_csv} if options.durations_csv else {}
     samples = select_samples(load_dataset(name, options.annotations, **loader_opts), options.limit, options.seed)
     decomp = RecordedDecompositions.load(options.llm_output) if options.llm_output else None
@@ -331,7 +334,9 @@ def evaluate(
         }
     )
     all_missing = sorted(set(stats.missing_videos) | {s.video_id for s in samples if s.sample_id not in store})
-    report = build_report(name, samples, store.records, missing_videos=all_missing, config=config, provenance_info=prov)
+    report = build_report(
+        name, samples, store.records, missing_videos=all_missing, config=config, provenance_info=prov, protocol=protocol
+    )
     records = [store.records[s.sample_id] for s in samples if s.sample_id in store]
     paths = write_report(report, records, options.out)
     return report, paths, stats

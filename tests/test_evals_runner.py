@@ -67,7 +67,7 @@ TABLE = {
     "alpha": [(0.0, 10.0, 1.0)],  # IoU 1
     "beta": [(0.0, 5.0, 0.9), (10.0, 20.0, 0.5)],  # top-1 IoU 0, rank-2 IoU 1
     "gamma": [(5.0, 10.0, 1.0)],  # IoU 0.5
-    "delta": [(0.0, 40.0, 1.0)],  # past the end (30 s): clipped -> IoU 1
+    "delta": [(0.0, 40.0, 1.0)],  # past the end (30 s): not clipped (TFVTG's convention) -> IoU 0.75
 }
 
 
@@ -104,7 +104,8 @@ def test_report_metrics_files_and_missing_videos(bench: dict[str, Path]) -> None
     assert m.recall["R@1,IoU=0.5"] == 75.0  # alpha, gamma (exactly 0.5), delta
     assert m.recall["R@1,IoU=0.7"] == 50.0
     assert m.recall["R@5,IoU=0.7"] == 75.0  # beta's rank 2
-    assert m.miou == pytest.approx(100 * (1 + 0 + 0.5 + 1) / 4)
+    assert m.miou == pytest.approx(100 * (1 + 0 + 0.5 + 0.75) / 4)
+    assert report.protocol == "tfvtg" and "TFVTG evaluate.py" in report.protocol_note
     t = report.timing
     assert (t.videos, t.video_s, t.index_s, t.queries) == (2, 60.0, 1.0, 4)
     assert t.realtime_factor is not None and t.realtime_factor > 1
@@ -228,8 +229,14 @@ def test_cli_runs_with_an_injected_grounder(bench: dict[str, Path], capsys: pyte
     assert args.func is run_eval_command and args.eval_dataset == "charades-sta"
     assert run_eval_command(args, grounder=TableGrounder(TABLE)) == 0
     out = capsys.readouterr().out
-    assert "R@1 IoU=0.3/0.5/0.7: 75.00 / 75.00 / 50.00" in out and "mIoU: 62.50" in out
-    assert (bench["out"] / "report.md").is_file()
+    assert "R@1 IoU=0.3/0.5/0.7: 75.00 / 75.00 / 50.00" in out and "mIoU: 56.25" in out
+    assert "protocol tfvtg" in out
+    assert "--protocol tfvtg: conventions of TFVTG evaluate.py" in (bench["out"] / "report.md").read_text()
+    # --protocol 2d-tan: strict hits (gamma's IoU 0.5 misses at 0.5) and clipping (delta's span -> IoU 1)
+    args.protocol, args.out = "2d-tan", bench["out"] / "tan"
+    assert run_eval_command(args, grounder=TableGrounder(TABLE)) == 0
+    out = capsys.readouterr().out
+    assert "protocol 2d-tan" in out and "R@1 IoU=0.3/0.5/0.7: 75.00 / 50.00 / 50.00" in out and "mIoU: 62.50" in out
     # Unknown dataset names are rejected by argparse with the list of choices; bad grounder targets clearly.
     with pytest.raises(SystemExit):
         parser.parse_args(["eval", "charades-st", "--annotations", "a", "--videos", "b"])

@@ -11,13 +11,7 @@ from hypothesis.extra.numpy import arrays
 
 from vidreason.tools.core.errors import ConfigError
 from vidreason.tools.grounding import Proposal, iou, localize, window_limit
-from vidreason.tools.grounding.localize import (
-    _nms_prefix,
-    _window_table,
-    rise_scan,
-    select_top,
-    smoothing_kernel,
-)
+from vidreason.tools.grounding.localize import Localizer, rise_scan, rise_starts, smoothing_kernel
 
 
 def _tuples(props: list[Proposal]) -> list[tuple[float, float, float, float]]:
@@ -170,20 +164,84 @@ def test_nms_stops_at_top_k_exactly() -> None:
     assert _tuples(localize(curve, 100.0, 5, 200, top_k=3)) == _tuples(full[:3])
 
 
-def test_candidate_prefix_equals_full_sort() -> None:
-    """select_top sorts only a growing prefix (argpartition + ties); it must equal a full stable sort."""
+def _bounded(tile: int = 8) -> Localizer:
+    """A localizer that always takes the tile-bound path (small tiles: many bounds to get wrong)."""
+    return Localizer(dense_limit=0, tile=tile)
+
+
+@pytest.mark.parametrize("kind", ["peaked", "uniform", "quantised", "constant"])
+@pytest.mark.parametrize("tile", [1, 4, 32])
+def test_bounded_selection_matches_loop(kind: str, tile: int) -> None:
+    """The tile-bound path (used on long videos) gives the loop's proposals, ties and all."""
+    rng = np.random.default_rng(tile * 100 + len(kind))
+    for _ in range(6):
+        nms = float(rng.choice([0.3, 0.0, 0.7, 1.0]))
+        n = int(rng.integers(20, 40 if nms == 1.0 else 160))  # (the loop helper's NMS is quadratic)
+        stride = int(rng.integers(1, 12))
+        curve = _curve(kind, rng, n)
+        ms = window_limit(n, float(rng.choice([0.5, 1.0])))
+        want = loop_localize(curve, 50.0, stride, ms, nms_thresh=nms)
+        assert _tuples(localize(curve, 50.0, stride, ms, nms_thresh=nms, localizer=_bounded(tile))) == want
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    curve=arrays(np.float32, st.integers(2, 120), elements=st.sampled_from([0.0, 0.1, 0.21, 0.3, 0.3, 0.5, 0.9])),
+    stride=st.integers(1, 10),
+    tile=st.integers(1, 16),
+    top_k=st.integers(1, 12),
+)
+def test_bounded_selection_property_many_ties(curve: np.ndarray, stride: int, tile: int, top_k: int) -> None:
+    ms = window_limit(curve.size, 1.0)
+    got = localize(curve, 20.0, stride, ms, top_k=top_k, localizer=_bounded(tile))
+    assert _tuples(got) == loop_localize(curve, 20.0, stride, ms, top_k=top_k)
+
+
+def test_bounded_selection_rank_with_dynamic() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        curve = peaked_curve(rng, 150)
+        got = _tuples(localize(curve, 40.0, 4, 75, rank_with_dynamic=True, localizer=_bounded(4)))
+        want = loop_localize(curve, 40.0, 4, 75, rank_with_dynamic=True)
+        assert np.allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+def test_long_curve_bounded_equals_dense() -> None:
+    """A 1-hour curve at 3 fps (10,800 frames, about a million windows): bounds and full scoring agree."""
     rng = np.random.default_rng(11)
-    n = 3000
-    curve = (0.2 + 0.05 * np.sin(np.arange(n) / 40) + rng.normal(0, 0.02, n)).astype(np.float32)
+    n = 10_800
+    t = np.arange(n)
+    curve = 0.19 + rng.normal(0, 0.02, n)
+    for centre in rng.uniform(0, n, 4):
+        curve += 0.1 * np.exp(-0.5 * ((t - centre) / 300) ** 2)
+    curve = curve.astype(np.float32)
     curve[::7] = np.float32(0.3)  # exact ties
-    mask = curve > np.float32(0.2)
-    static, starts, lengths = _window_table(curve * mask, mask, 40, 1500)
-    s32 = starts.astype(np.float32) / np.float32(n)
-    e32 = (starts + lengths).astype(np.float32) / np.float32(n)
-    for top_k in (1, 10, 40):
-        order = np.argsort(-static, kind="stable")
-        want = order[_nms_prefix(order, s32, e32, np.float32(0.3), top_k)]
-        assert select_top(static, s32, e32, 0.3, top_k).tolist() == want.tolist()
+    dense = Localizer(dense_limit=10**9)
+    for stride, factor in ((40, 0.5), (20, 1.0)):
+        ms = window_limit(n, factor)
+        want = _tuples(dense(curve, 3600.0, stride, ms))
+        assert _tuples(Localizer()(curve, 3600.0, stride, ms)) == want
+        assert _tuples(Localizer()(curve, 3600.0, stride, ms, top_k=40)[:10]) == want
+
+
+def test_localizer_reuses_tables_across_curves() -> None:
+    rng = np.random.default_rng(2)
+    loc = Localizer(max_tables=2)
+    curves = [peaked_curve(rng, n) for n in (90, 90, 120, 90, 60, 90)]
+    for c in curves:
+        assert _tuples(loc(c, 30.0, 5, c.size // 2)) == _tuples(localize(c, 30.0, 5, c.size // 2))
+    assert loc.table(90, 5, 45) is loc.table(90, 5, 45)
+    assert len(loc._tables) <= 2
+
+
+def test_rise_starts_equal_the_scan() -> None:
+    rng = np.random.default_rng(9)
+    for stride in (1, 3, 5):
+        curve = peaked_curve(rng, 120)
+        mask = curve > np.float32(0.2)
+        masked = curve * mask
+        frames = rng.integers(0, 120, 30)
+        assert rise_starts(masked, mask, stride, frames).tolist() == rise_scan(masked, mask, stride)[0][frames].tolist()
 
 
 @pytest.mark.parametrize(

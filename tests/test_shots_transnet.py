@@ -44,7 +44,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory, fresh_load):
     path = tmp_path_factory.mktemp("tn") / "cuts.mp4"
     bounds = make_cut_video(path, [("testsrc2", 3), ("red", 3), ("smptebars", 3), ("0x336699", 3)])
     frames, times = decode_frames(path, FPS, short_side=108)  # 48 frames: one 100-frame window
-    det = create_detector("transnetv2", device="cpu", fps=FPS)  # fps is ignored by this detector
+    det = create_detector("transnetv2", device="cpu", fps=FPS)  # fed (and looking at) a 4 fps grid
     for i in range(0, len(frames), 23):  # odd chunk size: the window straddles chunks
         det.update(frames[i : i + 23], times[i : i + 23])
     return bounds, frames, times, det.finalize(times, video_duration(path))

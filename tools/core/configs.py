@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ComponentConfig(BaseModel):
@@ -36,12 +36,25 @@ class DecodeConfig(ComponentConfig):
     output_fields: ClassVar[tuple[str, ...]] = ("fps",)
 
 
+#: The rate each shot detector looks at the video (frames per second): TransNetV2 is trained on 25 fps video;
+#: the colour content detector measured best at 4 fps (benchmarks/shot_quality.py).
+SHOT_DETECTOR_FPS: dict[str, float] = {"content": 4.0, "transnetv2": 25.0}
+
+
 class ShotConfig(ComponentConfig):
     detector: Literal["content", "transnetv2"] = "content"
-    fps: float = Field(4.0, gt=0, le=60, description="analysis rate of the detector")
+    fps: float = Field(4.0, gt=0, le=60, description="analysis rate of the detector (unset: its own rate)")
     min_len: float = Field(1.0, ge=0, le=60)
+    refine: bool = Field(True, description="place each boundary on its exact frame (a local full-rate decode)")
     device: str = "cpu"
-    output_fields: ClassVar[tuple[str, ...]] = ("detector", "fps", "min_len")
+    output_fields: ClassVar[tuple[str, ...]] = ("detector", "fps", "min_len", "refine")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _detector_rate(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("fps") is None:
+            data = {**data, "fps": SHOT_DETECTOR_FPS[data.get("detector") or "content"]}
+        return data
 
 
 class VisionConfig(ComponentConfig):
@@ -149,6 +162,7 @@ class GroundingConfig(ComponentConfig):
 
 
 __all__ = [
+    "SHOT_DETECTOR_FPS",
     "CaptionConfig",
     "ComponentConfig",
     "DecodeConfig",

@@ -22,6 +22,7 @@ from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vidreason.tools.core.configs import (
+    SHOT_DETECTOR_FPS,
     CaptionConfig,
     DecodeConfig,
     DiarizationConfig,
@@ -89,8 +90,11 @@ class Settings(BaseSettings):
 
     # Shots
     shot_detector: Literal["content", "transnetv2"] | None = None
-    shot_fps: float = Field(4.0, gt=0, le=60, description="rate at which the shot detector looks at the video")
+    shot_fps: float | None = Field(
+        None, gt=0, le=60, description="rate the shot detector looks at the video (unset: the detector's own)"
+    )
     shot_min_len: float = Field(1.0, ge=0, le=60, description="shortest shot the detector may return (seconds)")
+    shot_refine: bool = Field(True, description="place shot boundaries on their exact frame (local full-rate look)")
 
     # Visual channel
     visual_enabled: bool = True
@@ -171,6 +175,8 @@ class Settings(BaseSettings):
         for name, value in values.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
+        if self.shot_fps is None:  # each detector at its own rate (TransNetV2 25 fps, content 4 fps)
+            object.__setattr__(self, "shot_fps", SHOT_DETECTOR_FPS[self.shot_detector or "content"])
         return self
 
     @property
@@ -224,6 +230,7 @@ class Settings(BaseSettings):
             detector=self.shot_detector or "content",
             fps=self.shot_fps,
             min_len=self.shot_min_len,
+            refine=self.shot_refine,
             device=self.device,
         )
 

@@ -14,7 +14,7 @@ from vidreason.tools.grounding.constraints import (
     relation_constraints,
     sequence,
 )
-from vidreason.tools.grounding.localize import localize, window_limit
+from vidreason.tools.grounding.localize import Localizer, localize, window_limit
 from vidreason.tools.grounding.ood import pad_curve, pad_features, pad_frames, shift_spans
 from vidreason.tools.grounding.proposals import Proposal, iou
 from vidreason.tools.grounding.query import (
@@ -30,6 +30,7 @@ __all__ = [
     "Assignment",
     "Constraint",
     "Decomposition",
+    "Localizer",
     "Proposal",
     "SubQuery",
     "best_assignment",

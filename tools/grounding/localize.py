@@ -25,18 +25,19 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
+from collections import OrderedDict
 
 import numpy as np
 
 from vidreason.tools.core.errors import ConfigError
-from vidreason.tools.grounding.proposals import Proposal, fallback_proposals, iou_one_to_many
+from vidreason.tools.grounding.proposals import Proposal, fallback_proposals
+from vidreason.tools.grounding.windows import DENSE_LIMIT, TILE, CurveSums, WindowTable, select
 
 logger = logging.getLogger(__name__)
 
 #: Rise threshold of the dynamic scan (spec section 1, step 3).
 DYNAMIC_THS = 0.0005
-#: Windows whose static score is below this are dropped (spec section 1, step 4).
-MIN_STATIC = -1e3
 
 
 def window_limit(n_frames: int, factor: float = 0.5, cap: int | None = None) -> int:
@@ -44,11 +45,6 @@ def window_limit(n_frames: int, factor: float = 0.5, cap: int | None = None) -> 
     at ``cap`` frames (a non-faithful option that bounds the cost on long videos)."""
     limit = int(n_frames * factor)
     return limit if cap is None else min(limit, int(cap))
-
-
-def _fma32(a: np.float32, x: np.ndarray, acc: np.ndarray) -> np.ndarray:
-    """float32 ``fma(a, x, acc)``: the float64 product of two float32 values is exact."""
-    return (np.float64(a) * x.astype(np.float64) + acc.astype(np.float64)).astype(np.float32)
 
 
 def smoothing_kernel(stride: int) -> np.ndarray:
@@ -66,6 +62,35 @@ def _gauss_taps(half: int) -> np.ndarray:
 
 _KERNELS = {2: np.ones(1, dtype=np.float32), 3: _gauss_taps(0), 4: _gauss_taps(1)}
 _KERNELS[2].setflags(write=False)
+#: the taps as float64 scalars (exact), by number of taps
+_KERNELS64 = {k.size: [np.float64(t) for t in k] for k in _KERNELS.values()}
+_THREE, _TWO, _THS = np.float32(3), np.float32(2), np.float32(DYNAMIC_THS)
+
+
+def _rise_terms(masked: np.ndarray, mask: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(continues, gain)`` of the dynamic scan: whether the rise continues at each frame (float32 tests as
+    the reference makes them) and ``max(3 f1, 2 f1 + f2, f1 + f2 + f3)``; None when T < kernel size."""
+    n = masked.size
+    kernel = smoothing_kernel(stride)
+    taps = kernel.size
+    if n < taps:
+        return None
+    valid = n - taps + 1
+    smooth = kernel[0] * masked[:valid] if taps > 1 else masked  # a float32 product, as torch rounds it
+    if taps > 1:
+        # torch's CPU conv1d adds each further tap with a fused multiply-add: emulated in float64, where the
+        # product of two float32 values is exact, then rounded once to float32
+        x64 = masked.astype(np.float64)
+        for i, tap in enumerate(_KERNELS64[taps][1:], start=1):
+            smooth = (tap * x64[i : i + valid] + smooth).astype(np.float32)
+    padded = np.zeros(n + 2, dtype=np.float32)  # d[t] at padded[t + 2]: d[t-1], d[t-2] are shifted views
+    d = padded[2:]
+    left = (n - valid + 1) // 2
+    np.subtract(smooth[1:], smooth[:-1], out=d[left : left + valid - 1])
+    d *= mask
+    f2, f3 = padded[1:-1], padded[:-2]
+    best = np.maximum(np.maximum(_THREE * d, _TWO * d + f2), (d + f2) + f3)  # float32, as the reference
+    return best > _THS, best  # the rise continues when any of the three exceeds ths
 
 
 def rise_scan(masked: np.ndarray, mask: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,100 +100,28 @@ def rise_scan(masked: np.ndarray, mask: np.ndarray, stride: int) -> tuple[np.nda
     dynamic score (float64 [T], used only by ``rank_with_dynamic``). The "rise continues" test at t depends
     only on d[t], d[t-1], d[t-2], so ``start_idx`` is a running maximum of the restart positions."""
     n = masked.size
-    kernel = smoothing_kernel(stride)
-    taps = kernel.size
-    if n < taps:
+    terms = _rise_terms(masked, mask, stride)
+    if terms is None:
         return np.zeros(n, dtype=np.int64), np.zeros(n)
-    valid = n - taps + 1
-    smooth = (kernel[0] * masked[:valid]).astype(np.float32)
-    for i in range(1, taps):
-        smooth = _fma32(kernel[i], masked[i : i + valid], smooth)
-    diff = smooth[1:] - smooth[:-1]
-    d = np.zeros(n, dtype=np.float32)
-    left = (n - diff.size) // 2
-    d[left : left + diff.size] = diff
-    d = d * mask.astype(np.float32)
-    f2 = np.concatenate([np.zeros(1, np.float32), d[:-1]])
-    f3 = np.concatenate([np.zeros(2, np.float32), d[:-2]])[:n]
-    ths = np.float32(DYNAMIC_THS)
-    c1 = np.float32(3) * d
-    c2 = np.float32(2) * d + f2
-    c3 = (d + f2) + f3
-    cont = (c1 > ths) | (c2 > ths) | (c3 > ths)
+    cont, best = terms
     t = np.arange(n, dtype=np.int64)
     last_restart = np.maximum.accumulate(np.where(cont, -1, t))
     start_idx = np.maximum(last_restart, 0)
-    gain = np.where(cont, np.maximum(np.maximum(c1, c2), c3).astype(np.float64), 0.0)
+    gain = np.where(cont, best.astype(np.float64), 0.0)
     csum = np.concatenate([[0.0], np.cumsum(gain)])
     dyn_score = csum[t + 1] - csum[last_restart + 1]
     return start_idx, dyn_score
 
 
-def _window_table(
-    masked: np.ndarray, mask: np.ndarray, stride: int, max_len: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Static scores of every kept window in enumeration order (length ascending, then start): returns
-    ``(static float64, start int64, length int64)`` (spec section 1, step 4)."""
-    n = masked.size
-    prefix = np.concatenate([[0.0], np.cumsum(masked.astype(np.float64))])
-    count = np.concatenate([[0], np.cumsum(mask.astype(np.int64))])
-    total, total_n = prefix[-1], count[-1]
-    statics, starts, lengths = [], [], []
-    for k in range(stride, min(n, max_len) + 1, stride):
-        inner = prefix[k:] - prefix[:-k]
-        outer_n = total_n - (count[k:] - count[:-k])
-        keep = outer_n > 0
-        if not keep.any():
-            continue
-        j = np.flatnonzero(keep)
-        static = inner[j] / k - (total - inner[j]) / outer_n[j]
-        ok = static >= MIN_STATIC  # also drops NaN
-        statics.append(static[ok])
-        starts.append(j[ok])
-        lengths.append(np.full(int(ok.sum()), k, dtype=np.int64))
-    if not statics:
-        return np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(statics), np.concatenate(starts), np.concatenate(lengths)
-
-
-def _nms_prefix(order: np.ndarray, s32: np.ndarray, e32: np.ndarray, thresh: np.float32, top_k: int) -> list[int]:
-    """Greedy NMS over ``order`` (best first), stopping after ``top_k`` survivors; returns their positions
-    in ``order``. Walking the sorted list and stopping early is exact (spec section 1, step 5)."""
-    s, e = s32[order], e32[order]
-    alive = np.ones(order.size, dtype=bool)
-    kept: list[int] = []
-    i = 0
-    while len(kept) < top_k and i < order.size:
-        kept.append(i)
-        rest = slice(i + 1, None)
-        alive[rest] &= ~(iou_one_to_many(s[rest], e[rest], s[i], e[i]) > thresh)
-        nxt = np.flatnonzero(alive[rest])
-        if nxt.size == 0:
-            break
-        i = i + 1 + int(nxt[0])
-    return kept
-
-
-def select_top(rank: np.ndarray, s32: np.ndarray, e32: np.ndarray, thresh: float, top_k: int) -> np.ndarray:
-    """Indices of the first ``top_k`` NMS survivors of a stable descending sort of ``rank``.
-
-    Only a prefix of the order is sorted (all values >= the m-th best, ties included), grown until it holds
-    ``top_k`` survivors: the greedy walk on a prefix equals the walk on the full list."""
-    n = rank.size
-    neg = -rank
-    thr = np.float32(thresh)
-    m = min(n, max(256, 64 * top_k))
-    while True:
-        if m >= n:
-            order = np.argsort(neg, kind="stable")
-        else:
-            kth = neg[np.argpartition(neg, m - 1)[:m]].max()
-            cand = np.flatnonzero(neg <= kth)
-            order = cand[np.argsort(neg[cand], kind="stable")]
-        kept = _nms_prefix(order, s32, e32, thr, top_k)
-        if len(kept) >= top_k or order.size >= n:
-            return order[kept]
-        m *= 4
+def rise_starts(masked: np.ndarray, mask: np.ndarray, stride: int, frames: np.ndarray) -> np.ndarray:
+    """``rise_scan(...)[0][frames]`` without building the whole array: the last restart at or before each
+    frame (0 when none)."""
+    terms = _rise_terms(masked, mask, stride)
+    if terms is None:
+        return np.zeros(len(frames), dtype=np.int64)
+    last_restart = np.maximum.accumulate(np.where(terms[0], 0, np.arange(masked.size)))
+    out: np.ndarray = last_restart[frames]
+    return out
 
 
 def _validate(scores: np.ndarray, duration: float, stride: int, max_stride: int, top_k: int, nms: float) -> None:
@@ -188,6 +141,80 @@ def _validate(scores: np.ndarray, duration: float, stride: int, max_stride: int,
         raise ConfigError(f"nms_thresh must be in [0, 1]; got {nms!r}")
 
 
+class Localizer:
+    """:func:`localize` with its window tables kept between calls.
+
+    A table (:class:`~.windows.WindowTable`) depends only on the number of frames, the reduced stride and the
+    longest window, so every text and every query of one video reuses the same one; hold one ``Localizer``
+    per video (or per grounder) and call it like :func:`localize`. The newest ``max_tables`` tables are kept.
+    Safe to share between threads (tables are read-only once built)."""
+
+    def __init__(self, max_tables: int = 8, *, dense_limit: int = DENSE_LIMIT, tile: int = TILE):
+        self.max_tables = max_tables
+        self.dense_limit = dense_limit
+        self.tile = tile
+        self._tables: OrderedDict[tuple[int, int, int], WindowTable] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def table(self, n_frames: int, stride: int, max_len: int) -> WindowTable:
+        """The table of ``(T, reduced stride, longest window)``, built on first use."""
+        key = (int(n_frames), int(stride), max(min(int(n_frames), int(max_len)), 0))
+        with self._lock:
+            table = self._tables.get(key)
+            if table is not None:
+                self._tables.move_to_end(key)
+                return table
+        table = WindowTable(*key, tile=self.tile)
+        with self._lock:
+            self._tables[key] = table
+            while len(self._tables) > self.max_tables:
+                self._tables.popitem(last=False)
+        return table
+
+    def __call__(
+        self,
+        scores: np.ndarray,
+        duration: float,
+        stride: int,
+        max_stride: int,
+        *,
+        nms_thresh: float = 0.3,
+        mask_thresh: float = 0.2,
+        top_k: int = 10,
+        rank_with_dynamic: bool = False,
+    ) -> list[Proposal]:
+        """See :func:`localize`."""
+        curve = np.asarray(scores, dtype=np.float32)
+        _validate(curve, float(duration), stride, max_stride, top_k, nms_thresh)
+        n = curve.size
+        red = min(int(stride), n // 2)
+        if red < 1:
+            logger.warning("curve of %d frame(s) is too short to ground; returning the fallback proposals", n)
+            return fallback_proposals()
+        mask = curve > np.float32(mask_thresh)
+        masked = curve * mask
+        dyn = rise_scan(masked, mask, red)[1] if rank_with_dynamic else None
+        table = self.table(n, red, int(max_stride))
+        # the tile bounds need non-negative masked values (non-decreasing prefix sums)
+        dense = self.dense_limit if mask_thresh >= 0 else table.n_windows
+        rank, starts, lengths = select(table, CurveSums(masked, mask, dyn), nms_thresh, top_k, dense_limit=dense)
+        if rank.size == 0:
+            return fallback_proposals()
+        best = rank.max()
+        if best != 0:
+            conf = rank / best
+        else:
+            logger.warning("best ranking score is exactly 0 (flat curve); confidences set to 1 for ties, else 0")
+            conf = (rank == best).astype(np.float64)
+        rise = rise_starts(masked, mask, red, starts).tolist()
+        # float32 window bounds j / T and (j + k) / T times float32(duration), as the reference reports them
+        bounds = np.stack([starts, starts + lengths]).astype(np.float32) / np.float32(n) * np.float32(duration)
+        dur = float(duration)
+        return [
+            Proposal(r / n * dur, a, b, c) for r, a, b, c in zip(rise, *bounds.tolist(), conf.tolist(), strict=True)
+        ]
+
+
 def localize(
     scores: np.ndarray,
     duration: float,
@@ -198,6 +225,7 @@ def localize(
     mask_thresh: float = 0.2,
     top_k: int = 10,
     rank_with_dynamic: bool = False,
+    localizer: Localizer | None = None,
 ) -> list[Proposal]:
     """Ranked proposals for one similarity curve (spec section 1).
 
@@ -205,39 +233,16 @@ def localize(
     the dataset stride in frames BEFORE the ``min(stride, T // 2)`` reduction (step 2); ``max_stride`` the
     longest window in frames, already computed as ``int(T * factor)`` (see :func:`window_limit`).
     Defaults reproduce the reference; ``rank_with_dynamic=True`` ranks by static + dynamic score (section 5).
-    Returns at most ``top_k`` proposals, best first, or three ``[0, 0]`` proposals of confidence 1 when no
-    window survives (a curve of fewer than 2 frames, on which the reference fails, gives the same)."""
-    curve = np.asarray(scores, dtype=np.float32)
-    _validate(curve, float(duration), stride, max_stride, top_k, nms_thresh)
-    n = curve.size
-    red = min(int(stride), n // 2)
-    if red < 1:
-        logger.warning("curve of %d frame(s) is too short to ground; returning the fallback proposals", n)
-        return fallback_proposals()
-    mask = curve > np.float32(mask_thresh)
-    masked = curve * mask.astype(np.float32)
-    static, starts, lengths = _window_table(masked, mask, red, int(max_stride))
-    if static.size == 0:
-        return fallback_proposals()
-    start_idx, dyn_score = rise_scan(masked, mask, red)
-    rank = static + dyn_score[starts] if rank_with_dynamic else static
-    t32 = np.float32(n)
-    s32 = starts.astype(np.float32) / t32
-    e32 = (starts + lengths).astype(np.float32) / t32
-    top = select_top(rank, s32, e32, nms_thresh, top_k)
-    best = rank[top].max()
-    if best != 0:
-        conf = rank[top] / best
-    else:
-        logger.warning("best ranking score is exactly 0 (flat curve); confidences set to 1 for ties, else 0")
-        conf = (rank[top] == best).astype(np.float64)
-    d32 = np.float32(duration)
-    return [
-        Proposal(
-            start=float(start_idx[starts[i]] / n * float(duration)),
-            static_start=float(s32[i] * d32),
-            end=float(e32[i] * d32),
-            confidence=float(c),
-        )
-        for i, c in zip(top.tolist(), conf.tolist(), strict=True)
-    ]
+    ``localizer`` reuses window tables across calls (pass one per video); without it a table is built for
+    this call. Returns at most ``top_k`` proposals, best first, or three ``[0, 0]`` proposals of confidence 1
+    when no window survives (a curve of fewer than 2 frames, on which the reference fails, gives the same)."""
+    return (localizer or Localizer(max_tables=1))(
+        scores,
+        duration,
+        stride,
+        max_stride,
+        nms_thresh=nms_thresh,
+        mask_thresh=mask_thresh,
+        top_k=top_k,
+        rank_with_dynamic=rank_with_dynamic,
+    )

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from vidreason.tools.core.errors import ConfigError
 
 
-class Proposal(BaseModel):
+class Proposal(NamedTuple):
     """One ranked moment from :func:`~vidreason.tools.grounding.localize` (spec section 1, step 6), seconds.
 
     ``start`` is the dynamic start (where the rise in similarity began), ``static_start`` the window's first
-    frame, ``end`` the window's end, ``confidence`` the ranking score divided by the best one of the list."""
-
-    model_config = ConfigDict(frozen=True)
+    frame, ``end`` the window's end, ``confidence`` the ranking score divided by the best one of the list.
+    An immutable named tuple (``localize`` makes ten per call, on the hot path of every query); voting and
+    combination read it as ``(start, end, confidence)`` through :meth:`as_tuple`, never by position."""
 
     start: float
     static_start: float

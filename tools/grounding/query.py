@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from vidreason.tools.core.errors import ConfigError
-from vidreason.tools.grounding.localize import localize
+from vidreason.tools.grounding.localize import Localizer
 from vidreason.tools.grounding.proposals import Proposal, as_triples
 from vidreason.tools.grounding.voting import vote
 
@@ -133,20 +133,23 @@ def ground_query(
     merge: Merge = "union",
     gamma: float = 0.6,
     rank_with_dynamic: bool = False,
+    localizer: Localizer | None = None,
 ) -> list[tuple[float, float, float]]:
     """Ground one query sentence on one video: the reference evaluation path (spec section 4).
 
     ``score_text(text)`` returns that text's similarity curve over the sampled frames (each paraphrase is
     scored alone); ``decomposition`` is the TFVTG-format LLM response or ``None`` (single query);
     ``stride``/``max_stride`` as in :func:`localize`. Returns ``(start, end, confidence)`` triples in seconds,
-    best first: the first is the R@1 prediction."""
+    best first: the first is the R@1 prediction. ``localizer`` keeps window tables between calls: pass one
+    per video to reuse them across queries (every text of this query reuses them in any case)."""
     dec = parse_decomposition(decomposition)
+    loc = localizer or Localizer(max_tables=1)
     curves: dict[str, np.ndarray] = {}
 
     def answer(text: str) -> list[Proposal]:
         if text not in curves:
             curves[text] = np.asarray(score_text(text))
-        return localize(curves[text], duration, stride, max_stride, rank_with_dynamic=rank_with_dynamic)
+        return loc(curves[text], duration, stride, max_stride, rank_with_dynamic=rank_with_dynamic)
 
     relation = "single-query"
     per_sub: list[list[tuple[float, float, float]]] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -323,6 +323,79 @@ def iter_frames(
             return
     detail = "; ".join(errors) if errors else "no decodable frames"
     raise VideoOpenError(f"{p}: could not decode any frame ({detail})")
+
+
+def decode_windows(
+    path: str | Path,
+    windows: Sequence[tuple[float, float]],
+    *,
+    short_side: int | None = 72,
+    seek_gap: float = 2.0,
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Every native frame of each ``(start, end)`` window (seconds, inclusive), at ``short_side``: yields
+    ``(window index, frames uint8 [N, H, W, 3], pts float64 [N])`` in order of ``start``.
+
+    For frame-accurate looks at a few places of a long video (e.g. refining shot boundaries found on a
+    sparse grid): the next window is reached by decoding on when it is closer than ``seek_gap`` seconds or
+    than the longest keyframe distance seen so far (what a seek would cost), else by a seek to the keyframe
+    before it; on the way to a window, H.264/HEVC frames no other frame depends on are not decoded. Windows
+    may overlap. Raises ``VideoOpenError`` / ``NoVideoStream`` like :func:`iter_frames`.
+    """
+    order = sorted(range(len(windows)), key=lambda i: windows[i][0])
+    if not order:
+        return
+    container = _open(path)
+    with container:
+        videos = [s for s in container.streams.video if not _is_cover_art(s)]
+        if not videos:
+            raise NoVideoStream(f"{path}: no video stream")
+        stream = videos[0]
+        stream.thread_type = "AUTO"
+        native = _rate(stream.average_rate) or 25.0
+        eps = 0.25 / native
+        w, h = target_size(stream.codec_context.width, stream.codec_context.height, short_side)
+        time_base = float(stream.time_base) if stream.time_base else None
+        skip_ok = stream.codec_context.name in ("h264", "hevc")
+        frames_iter: Iterator[Any] | None = None
+        held: list[tuple[float, Any]] = []  # decoded frames not yet past every pending window
+        position = -math.inf  # pts of the last decoded frame
+        keyframe_gap = 0.0  # longest distance from a seek's keyframe to its window seen so far
+        seek_from: float | None = None
+        pos = 0
+        while pos < len(order):
+            group = [order[pos]]  # overlapping windows share one decode
+            lo, hi = windows[order[pos]]
+            while pos + len(group) < len(order) and windows[order[pos + len(group)]][0] <= hi + eps:
+                group.append(order[pos + len(group)])
+                hi = max(hi, windows[group[-1]][1])
+            pos += len(group)
+            if frames_iter is None or lo - eps < position or lo - position > max(seek_gap, keyframe_gap):
+                if time_base:
+                    container.seek(max(0, int(lo / time_base)), stream=stream, backward=True, any_frame=False)
+                frames_iter, position, held, seek_from = iter(container.decode(stream)), -math.inf, [], lo
+            taken: list[tuple[float, Any]] = [(t, f) for t, f in held if lo - eps <= t <= hi + eps]
+            for frame in frames_iter:
+                if frame.pts is None:
+                    continue
+                t = float(frame.pts * frame.time_base) if frame.time_base else float(frame.time)
+                if t <= position:
+                    continue
+                if seek_from is not None:  # the first frame after a seek: its keyframe
+                    keyframe_gap, seek_from = max(keyframe_gap, seek_from - t), None
+                position = t
+                if skip_ok:  # far from the window: reference frames only (frame threads decode ahead)
+                    stream.codec_context.skip_frame = "NONREF" if t < lo - 2.0 else "DEFAULT"
+                if t > hi + eps:
+                    held = [(t, frame)]
+                    break
+                if t >= lo - eps:
+                    taken.append((t, frame))
+            for i in group:
+                a, b = windows[i]
+                sel = [(t, f) for t, f in taken if a - eps <= t <= b + eps]
+                pts = np.asarray([t for t, _ in sel], dtype=np.float64)
+                rgb = [f.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA") for _, f in sel]
+                yield i, (np.stack(rgb) if rgb else np.zeros((0, h, w, 3), np.uint8)), pts
 
 
 def frames_at(

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from vidreason.tools.core.errors import ConfigError
-from vidreason.tools.shots.base import ShotDetector, cut_time
+from vidreason.tools.shots.base import Candidate, ShotDetector, cut_time
 
 _H_BINS, _S_BINS, _V_BINS = 12, 4, 4
 _THUMB = (9, 16)  # rows, cols
@@ -115,7 +115,7 @@ class ContentDetector(ShotDetector):
         min_shot_len: float = 1.0,
         fps: float = 4.0,
     ) -> None:
-        super().__init__(min_shot_len=min_shot_len)
+        super().__init__(min_shot_len=min_shot_len, fps=fps)
         for key, value, lo, hi in [
             ("threshold", threshold, 0.0, 1.0),
             ("low_threshold", low_threshold, 0.0, 1.0),
@@ -127,7 +127,7 @@ class ContentDetector(ShotDetector):
             if not lo < value <= hi:
                 raise ConfigError(f"content detector: {key}={value} is outside ({lo}, {hi}]")
         self.threshold, self.low_threshold, self.adaptive_ratio = threshold, low_threshold, adaptive_ratio
-        self.window, self.max_transition, self.fps = window, max_transition, fps
+        self.window, self.max_transition, self._rate = window, max_transition, float(fps)
         self.max_blend_residual = max_blend_residual
         # lags are counted in analysed frames at the nominal rate ``fps``
         self._k = max(2, int(np.ceil(max_transition * fps)) + 1)
@@ -147,21 +147,21 @@ class ContentDetector(ShotDetector):
             self._lags.append(row)
             self._recent.append((hist[i], thumb[i]))
 
-    def _finalize(self, times: np.ndarray) -> tuple[np.ndarray, list[tuple[float, float]], float | None]:
+    def _finalize(self, times: np.ndarray) -> tuple[np.ndarray, list[Candidate], float | None]:
         n = len(times)
         if n < 2:
             return np.zeros(n, np.float32), [], self.threshold
         lags = np.stack(self._lags)
         d1 = np.nan_to_num(lags[:, 0], nan=0.0)
         d1[0] = 0.0
-        base = _rolling_median(d1, max(1, round(self.window * self.fps)))
+        base = _rolling_median(d1, max(1, round(self.window * self._rate)))
         active = d1 >= np.maximum(self.low_threshold, 1.5 * base)
         active[0] = False
-        candidates: list[tuple[float, float]] = []
+        candidates: list[Candidate] = []
         for a, b in _runs(active):
             # hard cuts: single frames standing out of their neighbours
             cuts = [c for c in range(a, b + 1) if d1[c] >= max(self.threshold, self.adaptive_ratio * _local(d1, c))]
-            candidates += [(cut_time(times, c), float(d1[c])) for c in cuts]
+            candidates += [Candidate(cut_time(times, c), float(d1[c]), times[c - 1], times[c]) for c in cuts]
             length = b - a + 1
             if cuts or length < 2 or length >= self._k:
                 continue
@@ -173,7 +173,7 @@ class ContentDetector(ShotDetector):
             if _is_blend(thumbs, self.max_blend_residual) or _is_fade(thumbs):
                 cum = np.cumsum(d1[a : b + 1])
                 c = a + int(np.searchsorted(cum, cum[-1] / 2))
-                candidates.append((cut_time(times, c), change))
+                candidates.append(Candidate(cut_time(times, c), change, times[a - 1], times[b]))
         return d1, candidates, self.threshold
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from vidreason.tools.core.devices import resolve_device
 from vidreason.tools.core.errors import ConfigError, ModelUnavailable
 from vidreason.tools.core.models import ModelKey, ModelRegistry, default_registry
-from vidreason.tools.shots.base import ShotDetector, cut_time
+from vidreason.tools.shots.base import Candidate, ShotDetector, cut_time
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,10 @@ def resize_frames(frames: np.ndarray) -> np.ndarray:
 
 
 class TransNetV2Detector(ShotDetector):
-    """TransNetV2 single-frame transition probabilities; each run above ``threshold`` is one boundary."""
+    """TransNetV2 single-frame transition probabilities; each run above ``threshold`` is one boundary.
+
+    The network is trained on 25 fps video: ``fps`` (default 25) is the rate it looks at; a denser analysis
+    grid is subsampled to it, a sparser one (the old 4 fps grid) makes it miss cuts."""
 
     name = "transnetv2"
 
@@ -106,11 +109,12 @@ class TransNetV2Detector(ShotDetector):
         *,
         threshold: float = 0.5,
         min_shot_len: float = 1.0,
+        fps: float | None = 25.0,
         device: str = "auto",
         batch_windows: int | None = None,
         models: ModelRegistry | None = None,
     ) -> None:
-        super().__init__(min_shot_len=min_shot_len)
+        super().__init__(min_shot_len=min_shot_len, fps=fps)
         if not 0 < threshold < 1:
             raise ConfigError(f"transnetv2 threshold must be in (0, 1), got {threshold}")
         if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
@@ -158,14 +162,14 @@ class TransNetV2Detector(ShotDetector):
             single, _ = self.model(x)
             return torch.sigmoid(single[:, CONTEXT : CONTEXT + STEP, 0]).float().cpu().numpy()
 
-    def _finalize(self, times: np.ndarray) -> tuple[np.ndarray, list[tuple[float, float]], float | None]:
+    def _finalize(self, times: np.ndarray) -> tuple[np.ndarray, list[Candidate], float | None]:
         n = len(times)
         if n == 0:
             return np.zeros(0, np.float32), [], self.threshold
         self._run(final=True)
         probs = np.concatenate(self._probs)[:n]
         self._buf = None
-        candidates: list[tuple[float, float]] = []
+        candidates: list[Candidate] = []
         above = probs >= self.threshold
         t = 0
         while t < n:
@@ -176,7 +180,9 @@ class TransNetV2Detector(ShotDetector):
             while t < n and above[t]:
                 t += 1
             c = a + int(np.argmax(probs[a:t]))  # the most confident frame of the transition
-            # a transition frame ends the old shot: the new one starts after it
+            # a transition frame ends the old shot: the new one starts after it; the change lies between the
+            # frame before the run and the frame after it
             if c + 1 < n:
-                candidates.append((cut_time(times, c + 1), float(probs[c])))
+                lo, hi = times[max(a - 1, 0)], times[min(t, n - 1)]
+                candidates.append(Candidate(cut_time(times, c + 1), float(probs[c]), lo, hi))
         return probs, candidates, self.threshold

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
+from vidreason.tools.core.configs import SHOT_DETECTOR_FPS
 from vidreason.tools.core.errors import ModelUnavailable
 from vidreason.tools.core.media import FrameChunk, OcrItem, ShotBoundaries, Transcript
 from vidreason.tools.core.settings import Settings
@@ -26,7 +27,10 @@ class _ShotConsumer(FrameConsumer):
         self.detector.feed(chunk)
 
     def close(self) -> StageOutput:
-        result = self.detector.finalize(self.ctx.frame_times, self.ctx.info.duration)
+        from vidreason.tools.shots.refine import Refiner
+
+        refine = Refiner(self.ctx.path) if self.ctx.settings.shots.refine else None
+        result = self.detector.finalize(self.ctx.frame_times, self.ctx.info.duration, refine=refine)
         return StageOutput(
             artefact=result,
             status="degraded" if self.note else "ok",
@@ -37,10 +41,14 @@ class _ShotConsumer(FrameConsumer):
 
 
 class ShotsStage(JsonStage):
-    """Shot boundaries from the analysis grid (``settings.shot_fps``): TransNetV2 on GPU, colour content on CPU."""
+    """Shot boundaries from the analysis grid: TransNetV2 on GPU, colour content on CPU.
+
+    The analysis grid (``settings.shot_fps``) runs at the detector's own rate unless the user set one
+    (``SHOT_DETECTOR_FPS``: TransNetV2 25 fps, content 4 fps), and each boundary is then placed on its exact
+    frame by a local full-rate look (``settings.shot_refine``), before ``shot_min_len`` applies."""
 
     name = "shots"
-    version = "1"
+    version = "2"
     requires = ("frames",)
     frame_input: ClassVar[FrameInput] = "analysis"
     artefact_type = ShotBoundaries
@@ -58,7 +66,9 @@ class ShotsStage(JsonStage):
         except ModelUnavailable as e:
             note = f"{config.detector} unavailable ({e}); used the content detector instead"
             log.warning(note)
-            detector = detector_for(config.model_copy(update={"detector": "content"}), ctx.models)
+            # at its own rate: it picks its frames out of the (denser) grid decoded for the other detector
+            fallback = config.model_copy(update={"detector": "content", "fps": SHOT_DETECTOR_FPS["content"]})
+            detector = detector_for(fallback, ctx.models)
         return _ShotConsumer(ctx, detector, note)
 
 
