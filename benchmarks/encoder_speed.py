@@ -5,7 +5,8 @@
 
 Frames come from a real clip (``../shared/data/videos``, else the generated benchmark video), decoded as the
 index decodes them (short side 224) and encoded through ``ClipEmbedder.encode_images`` (preprocessing
-included), each path in a fresh process, with 1 and 2 threads. Reports images per second (wall) and per
+included), each path in a fresh process, with 1 and 2 threads, all from one checkpoint file of random
+ViT-B/32 weights (loaded as real weights load). Reports images per second (wall) and per
 CPU-second (steadier on a shared machine), and the lowest per-frame cosine similarity to fp32. The ONNX Runtime
 rows need the ``onnx`` package (export) and ignore the emulation (ORT follows CPUID).
 """
@@ -26,6 +27,14 @@ from _common import emulation_env, make_long_video, report, run_json
 
 CLIPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
 
+_CHECKPOINT = """
+import json, torch
+from vidreason.tools.vision.clip import ClipEmbedder
+torch.manual_seed(0)
+torch.save(ClipEmbedder("ViT-B-32", "random", "cpu", precision="fp32")._model.state_dict(), {out!r})
+print(json.dumps({{}}))
+"""
+
 _RUN = """
 import json, sys, time, warnings
 warnings.simplefilter("ignore")
@@ -38,7 +47,7 @@ frames = np.load({frames!r})
 path = {path!r}
 precision = {{"fp32-channels-last": "fp32"}}.get(path, path)
 t = time.perf_counter()
-enc = ClipEmbedder("ViT-B-32", "random", "cpu", precision=precision, batch_size={batch})
+enc = ClipEmbedder("ViT-B-32", {checkpoint!r}, "cpu", precision=precision, batch_size={batch})
 load_s = time.perf_counter() - t
 if path == "fp32-channels-last":
     enc._model.visual.to(memory_format=torch.channels_last)
@@ -61,7 +70,7 @@ import numpy as np, torch, onnxruntime as ort
 from _common import cpu_seconds
 from vidreason.tools.vision.clip import ClipEmbedder
 frames = np.load({frames!r})
-enc = ClipEmbedder("ViT-B-32", "random", "cpu", precision="fp32")
+enc = ClipEmbedder("ViT-B-32", {checkpoint!r}, "cpu", precision="fp32")
 onnx_path = os.path.join({tmp!r}, "visual.onnx")
 if not os.path.exists(onnx_path):
     torch.onnx.export(enc._model.visual, (torch.zeros(1, 3, 224, 224),), onnx_path, dynamo=False,
@@ -121,6 +130,8 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         np.save(f"{tmp}/frames.npy", frames)
+        checkpoint = f"{tmp}/vit_b32_random.pt"  # one set of random weights for every path, loaded as real ones
+        run_json(_CHECKPOINT.format(out=checkpoint))
         feats: dict[str, np.ndarray] = {}
         jobs: list[tuple[str, str, int]] = [(p, "torch", t) for p in args.paths for t in args.threads]
         try:
@@ -133,6 +144,7 @@ def main() -> None:
         for path, kind, threads in jobs:
             out = f"{tmp}/{path}-{threads}.npy"
             fmt = {"bench": bench, "frames": f"{tmp}/frames.npy", "threads": threads, "batch": args.batch, "out": out}
+            fmt["checkpoint"] = checkpoint
             if kind == "torch":
                 code = _RUN.format(path=path, **fmt)
             else:
