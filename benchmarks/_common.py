@@ -140,53 +140,109 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def machine() -> dict[str, Any]:
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all its threads)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+#: environment that makes torch (ATen, oneDNN, MKL, fbgemm) and CTranslate2 use only the named instruction
+#: set, and vidreason choose the code paths of such a CPU (``devices.cpu_isa_flags`` reads the oneDNN cap).
+#: ``avx2``: an AVX2-only CPU such as AMD EPYC Zen 2/3 (no AVX-512, no VNNI, no bf16, no AMX);
+#: ``avx512``: AVX-512 with VNNI but without bf16 or AMX (Xeon Cascade Lake / Ice Lake).
+#: ONNX Runtime has no such switch (its kernels follow CPUID): ORT-based steps still use this CPU's ISA.
+EMULATIONS: dict[str, dict[str, str]] = {
+    "avx2": {
+        "ATEN_CPU_CAPABILITY": "avx2",
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+        "FBGEMM_ENABLE_INSTRUCTIONS": "AVX2",
+        "CT2_FORCE_CPU_ISA": "AVX2",
+    },
+    "avx512": {
+        "ATEN_CPU_CAPABILITY": "avx512",
+        "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_VNNI",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX512",
+        "FBGEMM_ENABLE_INSTRUCTIONS": "AVX512",
+        "CT2_FORCE_CPU_ISA": "AVX512",
+    },
+}
+
+
+def emulation_env(name: str | None) -> dict[str, str]:
+    """``os.environ`` plus the variables of emulation ``name`` (None: unchanged)."""
     import os
 
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()}
+    env = dict(os.environ)
+    if name:
+        env.update(EMULATIONS[name])
+    return env
 
 
-def report(name: str, data: dict[str, Any]) -> None:
+def machine(emulate: str | None = None) -> dict[str, Any]:
+    """Python, platform, CPU model and vector extensions, cores, and the load average (a busy machine's speed
+    numbers are not to be trusted)."""
+    import os
+
+    from vidreason.tools.core.devices import cpu_flags, cpu_model
+
+    keys = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "cpu_features": [k for k in keys if k in cpu_flags()],
+        "emulated": {"isa": emulate, "env": EMULATIONS[emulate]} if emulate else None,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def report(name: str, data: dict[str, Any], emulate: str | None = None) -> None:
     """Print the result as JSON and keep a copy under benchmarks/results/."""
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    text = json.dumps({"benchmark": name, "machine": machine(), **data}, indent=1)
-    (out / f"{name}.json").write_text(text)
+    text = json.dumps({"benchmark": name, "machine": machine(emulate), **data}, indent=1)
+    (out / f"{name}.json").write_text(text + "\n")
     print(text)
 
 
 _INDEX_BUILD = """
 import json, sys, time
 sys.path.insert(0, {bench!r})
-from _common import peak_rss_mb
+from _common import cpu_seconds, peak_rss_mb
 from vidreason.tools.core.settings import Settings
 from vidreason.tools.index.video_index import VideoIndex
 s = Settings(profile="fast", device="cpu", cache_dir={cache!r}, **{extra})
-t = time.perf_counter()
+t = time.perf_counter(); c = cpu_seconds()
 ix = VideoIndex.build({video!r}, s)
-wall = time.perf_counter() - t
-stages = {{k: {{"status": v.status, "wall_s": v.wall_s, "reason": v.reason}}
-          for k, v in ix.manifest.stages.items()}}
+wall = time.perf_counter() - t; cpu = cpu_seconds() - c
+stages = {{k: {{"status": v.status, "wall_s": v.wall_s, "run_s": v.params.get("run_s"), "reason": v.reason,
+               "models": v.models}} for k, v in ix.manifest.stages.items()}}
 t = time.perf_counter(); VideoIndex.load({video!r}, s); hit = time.perf_counter() - t
-print(json.dumps({{"wall_s": wall, "decode_s": ix.manifest.decode_s, "stages": stages, "cache_hit_s": hit,
-                  "peak_rss_mb": peak_rss_mb()}}))
+print(json.dumps({{"wall_s": wall, "cpu_s": cpu, "decode_s": ix.manifest.decode_s, "stages": stages,
+                  "cache_hit_s": hit, "peak_rss_mb": peak_rss_mb()}}))
 """
 
 
-def run_json(code: str) -> dict[str, Any]:
+def run_json(code: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``code`` in a fresh interpreter; its last stdout line is the JSON result."""
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def index_in_subprocess(video: Path, duration: float, settings: dict[str, Any]) -> dict[str, Any]:
-    """Build a fast-profile index of ``video`` in a fresh process and cache; wall time, stages, peak RSS."""
+def index_in_subprocess(
+    video: Path, duration: float, settings: dict[str, Any], env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Build a fast-profile index of ``video`` in a fresh process and cache; wall and CPU time, stages (with
+    x realtime; a stage run alongside the decode pass counts its own run time), peak RSS."""
     with tempfile.TemporaryDirectory() as cache:
-        d = run_json(
-            _INDEX_BUILD.format(bench=str(Path(__file__).parent), video=str(video), cache=cache, extra=settings)
-        )
-    d["realtime_factor"] = duration / d["wall_s"]
+        code = _INDEX_BUILD.format(bench=str(Path(__file__).parent), video=str(video), cache=cache, extra=settings)
+        d = run_json(code, env)
+    d["realtime_factor"] = round(duration / d["wall_s"], 2)
+    d["cpu_s_per_video_s"] = round(d["cpu_s"] / duration, 4)
     for stage in d["stages"].values():
-        stage["x_realtime"] = round(duration / stage["wall_s"], 1) if stage["wall_s"] else None
+        took = stage["run_s"] or stage["wall_s"]
+        stage["x_realtime"] = round(duration / took, 1) if took else None
     d["decode_x_realtime"] = round(duration / d["decode_s"], 1) if d["decode_s"] else None
     return d

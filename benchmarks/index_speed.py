@@ -1,9 +1,17 @@
-"""Decode throughput, index-build realtime factor and peak memory on a generated 720p video.
+"""Index-build realtime factor per stage, CPU time and peak memory on generated 720p videos with continuous
+narration (fast profile: 1 fps frame table, ViT-B/32 with random weights, Whisper tiny.en).
 
-    python benchmarks/index_speed.py --minutes 10            # decode + fast-profile index build
-    python benchmarks/index_speed.py --minutes 60 --only-rss # peak RSS of indexing a 1-hour video
+    python benchmarks/index_speed.py --suite                  # everything below, one command (about an hour)
+    python benchmarks/index_speed.py --minutes 10             # decoders + full build on this CPU
+    python benchmarks/index_speed.py --minutes 10 --emulate-no-amx   # as on an AVX2-only CPU (AMD EPYC Zen 2/3)
+    python benchmarks/index_speed.py --minutes 10 60 180 --only-rss  # memory: full build and frame side only
 
-Each measurement runs in a fresh subprocess so peak RSS belongs to that measurement alone.
+Each build runs in a fresh subprocess (its peak RSS is its own). ``--emulate-no-amx`` (= ``--emulate avx2``)
+caps torch (ATen, oneDNN, MKL, fbgemm) and CTranslate2 at AVX2 through their environment variables
+(``_common.EMULATIONS``) and vidreason picks the code paths of such a CPU; ``--overlap on|off|both`` builds with
+the transcript alongside the decode pass or after it. Results go to ``benchmarks/results/index_speed_*.json``
+with the CPU model, its features, the emulation and the load average (numbers from a busy machine are not
+comparable).
 """
 
 from __future__ import annotations
@@ -12,9 +20,10 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import index_in_subprocess, make_long_video, peak_rss_mb, report, run_json
+from _common import emulation_env, index_in_subprocess, make_long_video, report, run_json
 
 _DECODE = """
 import json, sys, time
@@ -29,37 +38,77 @@ print(json.dumps({{"frames": n, "wall_s": wall, "peak_rss_mb": peak_rss_mb()}}))
 """
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=10)
-    ap.add_argument("--video", type=Path, help="use this video instead of a generated one")
-    ap.add_argument("--fps", type=float, default=1.0)
-    ap.add_argument("--only-rss", action="store_true", help="only the index build (for long videos)")
-    ap.add_argument(
-        "--visual",
-        choices=["off", "random"],
-        default="random",
-        help="ViT-B/32 with random weights (same cost as real ones) or no visual channel",
-    )
-    args = ap.parse_args()
-    t = time.perf_counter()
-    video = args.video or make_long_video(args.minutes, speech=True)
-    gen_s = time.perf_counter() - t
-    bench = str(Path(__file__).parent)
+def _decoders(video: Path, duration: float, fps: float) -> dict[str, Any]:
+    out = {}
+    for decoder in ("pyav", "decord"):
+        code = _DECODE.format(bench=str(Path(__file__).parent), video=str(video), fps=fps, decoder=decoder)
+        d = run_json(code)
+        d["realtime_factor"] = round(duration / d["wall_s"], 2)
+        d["frames_per_s"] = round(d["frames"] / d["wall_s"], 1)
+        out[f"decode_{decoder}"] = d
+    return out
+
+
+def _summary(build: dict[str, Any]) -> str:
+    parts = [f"{build['realtime_factor']:.2f}x realtime", f"peak {build['peak_rss_mb']:.0f} MB"]
+    parts += [f"{k} {v['x_realtime']}x" for k, v in build["stages"].items() if v.get("x_realtime")]
+    return ", ".join(parts)
+
+
+def measure(
+    minutes: float, *, emulate: str | None, overlaps: list[bool], visual: str, only_rss: bool, fps: float
+) -> dict[str, Any]:
+    """Builds (and decoder timings) of the generated ``minutes`` video; writes one result file."""
     from vidreason.tools.media.video import probe
 
+    t = time.perf_counter()
+    video = make_long_video(minutes, speech=True)
+    result: dict[str, Any] = {"video": str(video), "generate_s": round(time.perf_counter() - t, 1)}
     duration = probe(video).duration
-    result: dict = {"video": str(video), "duration_s": duration, "generate_s": round(gen_s, 1)}
-    if not args.only_rss:
-        for decoder in ("pyav", "decord"):
-            d = run_json(_DECODE.format(bench=bench, video=str(video), fps=args.fps, decoder=decoder))
-            d["realtime_factor"] = duration / d["wall_s"]
-            d["frames_per_s"] = d["frames"] / d["wall_s"]
-            result[f"decode_{decoder}"] = d
-    extra: dict = {"clip_pretrained": "random"} if args.visual == "random" else {"visual_enabled": False}
-    result["index_fast_profile"] = index_in_subprocess(video, duration, extra)
-    result["bench_process_peak_rss_mb"] = peak_rss_mb()
-    report(f"index_speed_{args.minutes:g}min", result)
+    result["duration_s"] = duration
+    env = emulation_env(emulate)
+    base: dict[str, Any] = {"clip_pretrained": "random"} if visual == "random" else {"visual_enabled": False}
+    if not only_rss:
+        result.update(_decoders(video, duration, fps))
+    for overlap in overlaps:
+        key = f"index_fast_profile{'' if overlap else '_sequential'}"
+        result[key] = index_in_subprocess(video, duration, {**base, "index_overlap": overlap}, env)
+        print(f"{minutes:g} min, overlap {overlap}: {_summary(result[key])}", file=sys.stderr)
+    if only_rss:  # the frame side alone (no audio buffer, no ASR): what this side's streaming bounds
+        frames_only = index_in_subprocess(video, duration, {**base, "asr_enabled": False}, env)
+        result["index_frame_side_only"] = frames_only
+        print(f"{minutes:g} min, frame side only: {_summary(frames_only)}", file=sys.stderr)
+    suffix = f"_{emulate}" if emulate else ""
+    report(f"index_speed_{minutes:g}min{suffix}{'_rss' if only_rss else ''}", result, emulate)
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, nargs="+", default=[10])
+    ap.add_argument("--fps", type=float, default=1.0, help="sampling rate of the decoder timings")
+    ap.add_argument("--only-rss", action="store_true", help="builds only (full and frame side), for long videos")
+    ap.add_argument("--emulate", choices=["avx2", "avx512"], help="cap the math libraries at this ISA")
+    ap.add_argument("--emulate-no-amx", action="store_true", help="same as --emulate avx2")
+    ap.add_argument("--overlap", choices=["on", "off", "both"], default="on")
+    ap.add_argument("--visual", choices=["off", "random"], default="random", help="ViT-B/32 random weights or none")
+    ap.add_argument(
+        "--suite",
+        action="store_true",
+        help="10 min on this CPU and emulated AVX2 (overlap on/off), then peak memory at 10, 60 and 180 min",
+    )
+    args = ap.parse_args()
+    emulate = "avx2" if args.emulate_no_amx else args.emulate
+    overlaps = {"on": [True], "off": [False], "both": [True, False]}[args.overlap]
+    common = {"visual": args.visual, "fps": args.fps}
+    if args.suite:
+        for emu in (None, "avx2"):
+            measure(10, emulate=emu, overlaps=[True, False], only_rss=False, **common)
+        for minutes in (10, 60, 180):
+            measure(minutes, emulate=None, overlaps=[True], only_rss=True, **common)
+        return
+    for minutes in args.minutes:
+        measure(minutes, emulate=emulate, overlaps=overlaps, only_rss=args.only_rss, **common)
 
 
 if __name__ == "__main__":

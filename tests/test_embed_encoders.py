@@ -169,3 +169,67 @@ def test_blip2_missing_weights_raise_model_unavailable(monkeypatch: pytest.Monke
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailable, match="blip2_model='random'"):
         Blip2ItcScorer("Salesforce/blip2-itm-vit-g", device="cpu")
+
+
+# ---------------------------------------------------------------------------------------------- CPU paths
+
+
+def test_auto_precision_follows_the_cpu_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vidreason.tools.core import devices
+    from vidreason.tools.vision.accel import int8_engine
+    from vidreason.tools.vision.encoder import resolve_precision
+
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setattr(devices, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_bf16", "amx_bf16"}))
+    assert resolve_precision("auto", "cpu") == "bf16"  # AMX
+    assert resolve_precision("auto", "cuda") == "fp16"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")  # AVX512-BF16 without AMX: bf16 is slow there
+    assert devices.cpu_isa_flags() == {"avx2", "avx512f", "avx512_bf16"}
+    int8 = "int8" if int8_engine() else "fp32"
+    assert resolve_precision("auto", "cpu") == int8
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+    assert devices.cpu_isa_flags() == {"avx2"} and resolve_precision("auto", "cpu") == int8
+    monkeypatch.setattr(devices, "cpu_flags", lambda: frozenset({"sse4_2"}))
+    assert resolve_precision("auto", "cpu") == "fp32"  # no AVX2: no quantised kernels worth having
+    assert resolve_precision("bf16", "cpu") == "bf16"  # explicit choices stand
+    with pytest.raises(ConfigError, match="CPU path"):
+        resolve_precision("int8", "cuda")
+    with pytest.raises(ConfigError, match="not allowed"):
+        resolve_precision("int4", "cpu")
+
+
+def test_int8_clip_matches_fp32_or_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from vidreason.tools.vision import accel
+
+    if accel.int8_engine() is None:
+        pytest.skip("no x86 quantised engine (needs AVX2 and fbgemm)")
+    frames = _frames(6, 90, 160)
+    torch.manual_seed(0)
+    ref = ClipEmbedder(TINY_CLIP_NAME, "random", "cpu", precision="fp32").encode_images(frames)
+    torch.manual_seed(0)
+    q = ClipEmbedder(TINY_CLIP_NAME, "random", "cpu", precision="int8")
+    assert q.precision == "int8" and q.provenance["int8_engine"] in ("x86", "fbgemm")
+    assert float(q.provenance["int8_probe_min_cosine"]) >= accel.MIN_COSINE
+    assert "avx2" in q.provenance["cpu_isa"]
+    got = q.encode_images(frames)
+    assert float(np.min(np.sum(got * ref, axis=1))) >= accel.MIN_COSINE
+    monkeypatch.setattr(accel, "MIN_COSINE", 1.01)  # a checkpoint int8 cannot follow: fp32 layers put back
+    torch.manual_seed(0)
+    fallback = ClipEmbedder(TINY_CLIP_NAME, "random", "cpu", precision="int8")
+    assert fallback.precision == "fp32" and "probe cosine" in fallback.provenance["fallback"]
+    np.testing.assert_allclose(fallback.encode_images(frames), ref, atol=1e-5)
+
+
+def test_frames_at_model_size_are_only_cropped() -> None:
+    import torch
+    import torch.nn.functional as F
+
+    frames = _frames(3, 64, 114)
+    mean, std = (0.48, 0.46, 0.41), (0.27, 0.26, 0.28)
+    fast = preprocess_frames(frames, 64, mean, std, "shortest", "cpu")
+    x = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255
+    x = F.interpolate(x, size=(64, 114), mode="bicubic", antialias=True, align_corners=False)[..., 25:89]
+    slow = (x.clamp(0, 1) - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    torch.testing.assert_close(fast, slow, atol=1e-4, rtol=0)

@@ -64,7 +64,7 @@ class VisionConfig(ComponentConfig):
     clip_pretrained: str = "laion2b_s34b_b79k"
     blip2_model: str = "Salesforce/blip2-itm-vit-g"
     batch_size: int = Field(32, ge=1, le=4096)
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = "auto"
     device: str = "cpu"
     cache_dir: Path | None = None
 

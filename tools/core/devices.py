@@ -59,10 +59,34 @@ def cpu_flags() -> frozenset[str]:
     return frozenset()
 
 
-def cpu_supports_bf16() -> bool:
-    """Whether this CPU has native bf16 matrix instructions (AMX-BF16 or AVX512-BF16)."""
+#: ``ONEDNN_MAX_CPU_ISA`` values -> feature flags a CPU capped at that ISA does not have (prefixes)
+_ISA_CAPS: dict[str, tuple[str, ...]] = {
+    "SSE41": ("avx", "fma", "f16c", "amx"),
+    "AVX": ("avx2", "avx512", "avx_vnni", "fma", "amx"),
+    "AVX2": ("avx512", "avx_vnni", "amx"),
+    "AVX2_VNNI": ("avx512", "amx"),
+    "AVX2_VNNI_2": ("avx512", "amx"),
+    "AVX512_CORE": ("avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx"),
+    "AVX512_CORE_VNNI": ("avx512_bf16", "avx512_fp16", "amx"),
+    "AVX512_CORE_BF16": ("avx512_fp16", "amx"),
+    "AVX512_CORE_FP16": ("amx",),
+}
+
+
+def cpu_isa_flags() -> frozenset[str]:
+    """The CPU flags the math libraries may use: :func:`cpu_flags` without the instruction sets above
+    ``ONEDNN_MAX_CPU_ISA`` (oneDNN's own cap, read now), so a capped process (or a benchmark emulating an
+    older CPU) also chooses the code paths of that CPU."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    hidden = _ISA_CAPS.get(cap, ())
     flags = cpu_flags()
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return frozenset(f for f in flags if not f.startswith(hidden)) if hidden else flags
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU has bf16 matrix units (AMX-BF16). AVX512-BF16 alone does not count: ViT-B/32 in bf16
+    measured slower than fp32 there (benchmarks/encoder_speed.py with ``ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16``)."""
+    return "amx_bf16" in cpu_isa_flags()
 
 
 def cpu_model() -> str:
@@ -83,4 +107,12 @@ def hub_offline() -> bool:
     return any(os.environ.get(k, "").strip().lower() in _TRUE for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
-__all__ = ["cpu_flags", "cpu_model", "cpu_supports_bf16", "cuda_available", "hub_offline", "resolve_device"]
+__all__ = [
+    "cpu_flags",
+    "cpu_isa_flags",
+    "cpu_model",
+    "cpu_supports_bf16",
+    "cuda_available",
+    "hub_offline",
+    "resolve_device",
+]

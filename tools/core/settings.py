@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     sample_fps: float | None = Field(None, gt=0, le=60, description="frames per second kept in the frame table")
     frame_short_side: int = Field(224, ge=32, le=1024, description="short side of decoded analysis frames (px)")
     decode_chunk: int = Field(32, ge=1, le=1024, description="frames per decoded chunk (bounds memory)")
+    index_overlap: bool = Field(
+        True, description="run the transcript (audio decoding, VAD, Whisper) alongside the frames' decode pass"
+    )
 
     # Shots
     shot_detector: Literal["content", "transnetv2"] | None = None
@@ -103,8 +106,9 @@ class Settings(BaseSettings):
     clip_pretrained: str | None = Field(None, description="open_clip tag, a local checkpoint path, or 'random'")
     blip2_model: str = "Salesforce/blip2-itm-vit-g"
     embed_batch_size: int = Field(32, ge=1, le=4096)
-    embed_precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
-        "auto", description="auto: fp16 on CUDA, bf16 on CPUs with AMX/AVX512-BF16 (2.7x faster), else fp32"
+    embed_precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = Field(
+        "auto",
+        description="auto: fp16 on CUDA; on CPUs bf16 with AMX-BF16, else int8 (x86 with AVX2), else fp32",
     )
 
     # Speech

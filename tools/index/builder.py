@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound, StorageError, VidreasonError
 from vidreason.tools.core.media import StageStatus, VideoInfo
@@ -18,6 +18,7 @@ from vidreason.tools.core.models import ModelRegistry
 from vidreason.tools.core.settings import Settings
 from vidreason.tools.index.integrity import failure_fingerprint
 from vidreason.tools.index.manifest import Manifest, read_manifest
+from vidreason.tools.index.overlap import EarlyStage, ThreadBudget, start_early
 from vidreason.tools.index.stage import FrameConsumer, IndexReader, Stage, StageContext, StageOutput
 from vidreason.tools.index.stages import enabled_stages, get_stage
 from vidreason.tools.media.video import iter_frames
@@ -113,11 +114,18 @@ def build_index(
     # rebuilt for these settings: what exists now, then what this build commits
     index.manifest.stages = index.existing_statuses([s for s in wanted if s not in todo])
     frame_todo = [s for s in todo if s.frame_input is not None]
+    early: dict[str, EarlyStage] = {}
+
+    def start() -> list[EarlyStage]:  # the transcript runs alongside the decode pass, once the frame models load
+        if index.settings.index_overlap:
+            early.update(start_early([s for s in todo if s.frame_input is None], lambda s: _context(index, s)))
+        return list(early.values())
+
     if frame_todo:
-        _decode_pass(index, frame_todo, progress)
+        _decode_pass(index, frame_todo, progress, start)
     for stage in todo:
-        if stage.frame_input is None:
-            _run_stage(index, stage, progress)
+        if stage.frame_input is None:  # an early stage hands over its result here, recorded as usual
+            _run_stage(index, cast(Stage, early.get(stage.name, stage)), progress)
     index.write_manifest()
     return [s.name for s in todo]
 
@@ -217,8 +225,15 @@ def _run_stage(index: BuildTarget, stage: Stage, progress: Progress | None) -> N
         progress(stage.name, 1.0)
 
 
-def _decode_pass(index: BuildTarget, stages: list[Stage], progress: Progress | None) -> None:
-    """Decode the video once and feed every pending frame stage."""
+def _decode_pass(
+    index: BuildTarget,
+    stages: list[Stage],
+    progress: Progress | None,
+    alongside: Callable[[], list[EarlyStage]] = list,
+) -> None:
+    """Decode the video once and feed every pending frame stage. ``alongside`` starts the stages that run
+    alongside once the frame stages are open (their models loaded, so load-time memory peaks do not add up);
+    torch uses half the cores while they run."""
     settings = index.settings
     consumers: dict[str, tuple[Stage, StageContext, FrameConsumer]] = {}
     spent: dict[str, float] = {}
@@ -240,38 +255,41 @@ def _decode_pass(index: BuildTarget, stages: list[Stage], progress: Progress | N
             _record_failure(index, stage, f"{type(e).__name__}: {e}", time.perf_counter() - t0, ctx.folder)
             continue
         spent[stage.name] = time.perf_counter() - t0
+    early = alongside()
     if not consumers:
         return
     needs_analysis = any(s.frame_input == "analysis" for s, _, _ in consumers.values())
     expected = max(1.0, index.manifest.video.duration * settings.fps)
     start = time.perf_counter()
     seen = 0
-    for chunk in iter_frames(
-        index.path,
-        settings.fps,
-        extra_fps=settings.shot_fps if needs_analysis else None,
-        short_side=settings.frame_short_side,
-        chunk=settings.decode_chunk,
-    ):
-        table = chunk.table()
-        analysis = chunk.analysis() if needs_analysis else table
-        for name, (stage, ctx, consumer) in list(consumers.items()):
-            part = analysis if stage.frame_input == "analysis" else table
-            if len(part) == 0:
-                continue
-            t0 = time.perf_counter()
-            try:
-                consumer.consume(part)
-            except Exception as e:
-                if name == "frames":
-                    raise
-                _record_failure(index, stage, f"{type(e).__name__}: {e}", time.perf_counter() - t0, ctx.folder)
-                del consumers[name]
-                continue
-            spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
-        seen += len(table)
-        if progress:
-            progress("decode", min(1.0, seen / expected))
+    with ThreadBudget(early) as budget:
+        for chunk in iter_frames(
+            index.path,
+            settings.fps,
+            extra_fps=settings.shot_fps if needs_analysis else None,
+            short_side=settings.frame_short_side,
+            chunk=settings.decode_chunk,
+        ):
+            budget.poll()
+            table = chunk.table()
+            analysis = chunk.analysis() if needs_analysis else table
+            for name, (stage, ctx, consumer) in list(consumers.items()):
+                part = analysis if stage.frame_input == "analysis" else table
+                if len(part) == 0:
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    consumer.consume(part)
+                except Exception as e:
+                    if name == "frames":
+                        raise
+                    _record_failure(index, stage, f"{type(e).__name__}: {e}", time.perf_counter() - t0, ctx.folder)
+                    del consumers[name]
+                    continue
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+            seen += len(table)
+            if progress:
+                progress("decode", min(1.0, seen / expected))
     for name, (stage, ctx, consumer) in consumers.items():
         t0 = time.perf_counter()
         try:

@@ -21,6 +21,7 @@ from vidreason.tools.core.devices import hub_offline, resolve_device
 from vidreason.tools.core.errors import ConfigError, ModelUnavailable
 from vidreason.tools.core.hub import offline_reason
 from vidreason.tools.core.settings import default_cache_dir
+from vidreason.tools.vision import accel
 from vidreason.tools.vision.encoder import (
     RANDOM,
     TextCache,
@@ -188,6 +189,53 @@ class ClipEmbedder:
         self._text_cache = TextCache(text_cache_size)
         tag = "random" if self.random_weights else Path(pretrained).name
         self.model_id = f"open_clip:{model_name}/{tag}"
+        #: how the image tower runs (provenance of the embeddings stage)
+        self.provenance: dict[str, str] = {"precision": self.precision, "device": self.device}
+        if not self.device.startswith("cuda"):
+            self.provenance["cpu_isa"] = accel.isa_summary()
+        if self.precision == "int8":
+            self._quantize_visual()
+
+    def _quantize_visual(self) -> None:
+        """Make the image tower int8 in place when that matches fp32 on the probe batch (else put the fp32
+        layers back and record why)."""
+        import torch
+
+        visual = self._model.visual
+        with torch.inference_mode():
+            probe = self._preprocess(accel.probe_images(self.image_size))
+            reference = visual(probe)
+        try:
+            undo = accel.quantize_tower(visual)
+        except (RuntimeError, ImportError, AttributeError) as e:  # no quantised engine in this torch build
+            self._keep_fp32(f"int8 unavailable ({type(e).__name__}: {e})")
+            return
+        with torch.inference_mode():
+            check = accel.compare(reference, visual(probe))
+        self.provenance["int8_probe_min_cosine"] = f"{check.min_cosine:.5f}"
+        if not check.ok:
+            accel.restore(undo)
+            self._keep_fp32(f"int8 probe cosine {check.min_cosine:.4f} < {accel.MIN_COSINE}")
+            return
+        self.provenance["int8_engine"] = str(torch.backends.quantized.engine)
+        del undo, visual  # the fp32 layers go
+        accel.release_memory()
+
+    def _keep_fp32(self, why: str) -> None:
+        log.warning("open_clip %s: image tower stays fp32: %s", self.model_name, why)
+        self.precision = "fp32"
+        self.provenance.update(precision="fp32", fallback=why)
+
+    def _preprocess(self, frames: np.ndarray) -> Any:
+        pp = self._pp
+        x = preprocess_frames(
+            frames, self.image_size, pp["mean"], pp["std"], pp.get("resize_mode", "shortest"), self.device
+        )
+        if self.precision == "bf16" and not self.device.startswith("cuda"):
+            import torch
+
+            x = x.to(torch.bfloat16)
+        return x
 
     def _autocast(self) -> Any:
         import contextlib
@@ -205,19 +253,9 @@ class ClipEmbedder:
         if len(frames) == 0:
             return np.zeros((0, self.dim), np.float32)
         out = []
-        pp = self._pp
         with torch.inference_mode(), self._autocast():
             for i in range(0, len(frames), self.batch_size):
-                x = preprocess_frames(
-                    frames[i : i + self.batch_size],
-                    self.image_size,
-                    pp["mean"],
-                    pp["std"],
-                    pp.get("resize_mode", "shortest"),
-                    self.device,
-                )
-                if self.precision == "bf16" and not self.device.startswith("cuda"):
-                    x = x.to(torch.bfloat16)
+                x = self._preprocess(frames[i : i + self.batch_size])
                 out.append(self._model.encode_image(x).float().cpu().numpy())
         feats = np.concatenate(out).astype(np.float32)
         if self.dim == 0:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from vidreason.tools.core.devices import cpu_supports_bf16
 from vidreason.tools.core.errors import ConfigError
+from vidreason.tools.vision.accel import auto_cpu_precision
 
 if TYPE_CHECKING:
     import torch
@@ -42,16 +42,21 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
+
+
 def resolve_precision(precision: str, device: str) -> str:
-    """``auto`` -> ``fp16`` on CUDA, ``bf16`` on a CPU with native bf16 instructions, else ``fp32``."""
-    if precision not in ("auto", "fp32", "bf16", "fp16"):
-        raise ConfigError(f"embed precision {precision!r} not allowed; use auto, fp32, bf16 or fp16")
+    """``auto`` -> ``fp16`` on CUDA; on a CPU ``bf16`` with AMX-BF16, ``int8`` where torch has an x86 quantised
+    engine, else ``fp32`` (measured choice, see ``vision.accel``)."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"embed precision {precision!r} not allowed; use {', '.join(PRECISIONS)}")
+    cuda = device.startswith("cuda")
     if precision == "auto":
-        if device.startswith("cuda"):
-            return "fp16"
-        return "bf16" if cpu_supports_bf16() else "fp32"
-    if precision == "fp16" and not device.startswith("cuda"):
-        raise ConfigError("fp16 embeddings need a CUDA device; use bf16 or fp32 on the CPU")
+        return "fp16" if cuda else auto_cpu_precision()
+    if precision == "fp16" and not cuda:
+        raise ConfigError("fp16 embeddings need a CUDA device; use bf16, int8 or fp32 on the CPU")
+    if precision == "int8" and cuda:
+        raise ConfigError("int8 embeddings are a CPU path; use fp16 or bf16 on CUDA")
     return precision
 
 
@@ -61,34 +66,40 @@ def preprocess_frames(
     """uint8 ``[N, H, W, 3]`` -> normalised float ``[N, 3, size, size]`` on ``device`` (bicubic, antialiased).
 
     ``mode``: ``shortest`` (resize the short side, centre crop, as CLIP), ``squash`` (resize to a square) or
-    ``longest`` (resize the long side, pad).
+    ``longest`` (resize the long side, pad). Frames already at the model's size (the index decodes them so)
+    are only cropped and normalised: the resize would be the identity.
     """
     import torch
     import torch.nn.functional as F
 
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ConfigError(f"frames must be uint8 [N, H, W, 3], got {frames.dtype} {frames.shape}")
-    x = torch.from_numpy(np.ascontiguousarray(frames)).to(device).permute(0, 3, 1, 2).float().div_(255.0)
-    h, w = x.shape[-2:]
+    h, w = frames.shape[1:3]
+    if mode not in ("shortest", "squash", "longest"):
+        raise ConfigError(f"resize mode {mode!r} not allowed; use 'shortest', 'squash' or 'longest'")
+    scale = size / (min(h, w) if mode == "shortest" else max(h, w))
     if mode == "squash":
-        x = F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False)
-    elif mode in ("shortest", "longest"):
-        scale = size / (min(h, w) if mode == "shortest" else max(h, w))
+        nh, nw = size, size
+    else:
         nh, nw = max(size if mode == "shortest" else 1, round(h * scale)), max(1, round(w * scale))
         if mode == "shortest":
             nw = max(size, nw)
-        x = F.interpolate(x, size=(nh, nw), mode="bicubic", antialias=True, align_corners=False)
-        if mode == "shortest":
-            top, left = (nh - size) // 2, (nw - size) // 2
-            x = x[..., top : top + size, left : left + size]
-        else:
-            pad_h, pad_w = size - nh, size - nw
-            x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
-    else:
-        raise ConfigError(f"resize mode {mode!r} not allowed; use 'shortest', 'squash' or 'longest'")
-    x = x.clamp_(0.0, 1.0)
     m = torch.tensor(mean, device=device).view(1, 3, 1, 1)
     s = torch.tensor(std, device=device).view(1, 3, 1, 1)
+    if (nh, nw) == (h, w) and mode != "longest":  # no resize (decoded at the model's size): crop, normalise
+        top, left = (h - size) // 2, (w - size) // 2
+        crop = np.ascontiguousarray(frames[:, top : top + size, left : left + size])
+        x = torch.from_numpy(crop).to(device).permute(0, 3, 1, 2).float()
+        return (x - m * 255.0) / (s * 255.0)
+    x = torch.from_numpy(np.ascontiguousarray(frames)).to(device).permute(0, 3, 1, 2).float().div_(255.0)
+    x = F.interpolate(x, size=(nh, nw), mode="bicubic", antialias=True, align_corners=False)
+    if mode == "shortest":
+        top, left = (nh - size) // 2, (nw - size) // 2
+        x = x[..., top : top + size, left : left + size]
+    elif mode == "longest":
+        pad_h, pad_w = size - nh, size - nw
+        x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2))
+    x = x.clamp_(0.0, 1.0)
     return (x - m) / s
 
 
@@ -133,6 +144,7 @@ def cached_text_encode(cache: TextCache, texts: Sequence[str], encode: Any) -> n
 
 
 __all__ = [
+    "PRECISIONS",
     "RANDOM",
     "TextCache",
     "VisualTextEncoder",

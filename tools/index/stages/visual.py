@@ -11,7 +11,11 @@ import numpy as np
 
 from vidreason.tools.core.media import FrameChunk
 from vidreason.tools.core.settings import Settings
+from vidreason.tools.index.arrays import NpyWriter
 from vidreason.tools.index.stage import FrameConsumer, FrameInput, Stage, StageContext, StageOutput
+
+VECTORS = "vectors.npy"
+HISTOGRAMS = "histograms.npy"
 
 
 class FrameEmbeddings:
@@ -27,26 +31,28 @@ class FrameEmbeddings:
 
 
 class _EmbedConsumer(FrameConsumer):
-    def __init__(self, encoder: Any) -> None:
+    """Encodes each chunk and appends its vectors (float16) to ``vectors.npy`` in the stage folder."""
+
+    def __init__(self, encoder: Any, folder: Path) -> None:
         self.encoder = encoder
-        self.parts: list[np.ndarray] = []
+        self.writer = NpyWriter(folder / VECTORS, np.float16)
 
     def consume(self, chunk: FrameChunk) -> None:
-        self.parts.append(self.encoder.encode_images(chunk.frames).astype(np.float16))
+        self.writer.append(self.encoder.encode_images(chunk.frames))
 
     def close(self) -> StageOutput:
-        vectors = np.concatenate(self.parts) if self.parts else np.zeros((0, 0), np.float16)
+        vectors = self.writer.close()
         random = bool(getattr(self.encoder, "random_weights", False))
         out = FrameEmbeddings(vectors, self.encoder.model_id, random)
         reason = "random weights (tests/benchmarks only): visual scores are meaningless" if random else None
+        how = getattr(self.encoder, "provenance", None) or {
+            "precision": str(getattr(self.encoder, "precision", "fp32"))
+        }
         return StageOutput(
             artefact=out,
             status="degraded" if random else "ok",
             reason=reason,
-            models={
-                "visual": self.encoder.model_id,
-                "precision": str(getattr(self.encoder, "precision", "fp32")),
-            },
+            models={"visual": self.encoder.model_id, **how},
             metrics={"frames": float(len(vectors))},
         )
 
@@ -69,30 +75,31 @@ class EmbeddingsStage(Stage):
         from vidreason.tools.vision.factory import load_visual_encoder
 
         # ModelUnavailable -> degraded by the builder
-        return _EmbedConsumer(load_visual_encoder(ctx.settings.vision, ctx.models))
+        return _EmbedConsumer(load_visual_encoder(ctx.settings.vision, ctx.models), ctx.folder)
 
     def save(self, artefact: FrameEmbeddings, folder: Path) -> None:
-        np.save(folder / "vectors.npy", artefact.vectors)
+        if not NpyWriter.wrote(artefact.vectors, folder / VECTORS):  # written while encoding
+            np.save(folder / VECTORS, artefact.vectors)
         (folder / "model.json").write_text(
             json.dumps({"model_id": artefact.model_id, "random_weights": artefact.random_weights})
         )
 
     def load(self, folder: Path) -> FrameEmbeddings:
         meta = json.loads((folder / "model.json").read_text())
-        return FrameEmbeddings(np.load(folder / "vectors.npy"), meta["model_id"], meta["random_weights"])
+        return FrameEmbeddings(np.load(folder / VECTORS), meta["model_id"], meta["random_weights"])
 
 
 class _HistConsumer(FrameConsumer):
-    def __init__(self) -> None:
-        self.parts: list[np.ndarray] = []
+    def __init__(self, folder: Path) -> None:
+        self.writer = NpyWriter(folder / HISTOGRAMS, np.float32)
 
     def consume(self, chunk: FrameChunk) -> None:
         from vidreason.tools.shots.content import colour_histograms
 
-        self.parts.append(colour_histograms(chunk.frames).astype(np.float32))
+        self.writer.append(colour_histograms(chunk.frames))
 
     def close(self) -> StageOutput:
-        return StageOutput(artefact=np.concatenate(self.parts) if self.parts else np.zeros((0, 0), np.float32))
+        return StageOutput(artefact=self.writer.close())
 
 
 class HistogramsStage(Stage):
@@ -104,10 +111,11 @@ class HistogramsStage(Stage):
     frame_input: ClassVar[FrameInput] = "table"
 
     def open(self, ctx: StageContext) -> FrameConsumer:
-        return _HistConsumer()
+        return _HistConsumer(ctx.folder)
 
     def save(self, artefact: np.ndarray, folder: Path) -> None:
-        np.save(folder / "histograms.npy", artefact)
+        if not NpyWriter.wrote(artefact, folder / HISTOGRAMS):  # written while decoding
+            np.save(folder / HISTOGRAMS, artefact)
 
     def load(self, folder: Path) -> np.ndarray:
-        return np.load(folder / "histograms.npy")
+        return np.load(folder / HISTOGRAMS)

@@ -1,0 +1,128 @@
+"""Stages that read only the video run alongside the decode pass and are committed as usual; frame arrays are
+written into their stage folder while decoding."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from media import make_cut_video
+
+from vidreason.tools.core.errors import ModelUnavailable
+from vidreason.tools.core.settings import Settings
+from vidreason.tools.index import stages as stage_registry
+from vidreason.tools.index.arrays import NpyWriter
+from vidreason.tools.index.overlap import ThreadBudget, overlappable
+from vidreason.tools.index.stage import Stage, StageContext, StageOutput
+from vidreason.tools.index.video_index import VideoIndex
+
+
+class AudioLikeStage(Stage):
+    """Reads only the video; records the thread it ran on and writes a file into its folder."""
+
+    name = "audio_like"
+    fail_with: Exception | None = None
+
+    def run(self, ctx: StageContext) -> StageOutput:
+        if self.fail_with is not None:
+            raise self.fail_with
+        (ctx.folder / "extra.txt").write_text("written during run")
+        return StageOutput(artefact={"thread": threading.current_thread().name}, models={"m": "x"})
+
+    def save(self, artefact: Any, folder: Path) -> None:
+        (folder / "out.json").write_text(json.dumps(artefact))
+
+    def load(self, folder: Path) -> Any:
+        return json.loads((folder / "out.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    p = tmp_path_factory.mktemp("v") / "clip.mp4"
+    make_cut_video(p, [("red", 2.0), ("blue", 2.0)], fps=25)
+    return p
+
+
+@pytest.fixture
+def stage(monkeypatch: pytest.MonkeyPatch) -> AudioLikeStage:
+    instance = AudioLikeStage()
+    registry = stage_registry.STAGES.subset(("frames", "thumbnails", "histograms"))
+    monkeypatch.setattr(stage_registry, "STAGES", registry)
+    monkeypatch.setattr(stage_registry, "_instances", {})
+    stage_registry.register_stage("audio_like", lambda: instance)
+    return instance
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_video_only_stage_runs_alongside_and_commits(
+    clip: Path, settings: Settings, stage: AudioLikeStage, overlap: bool
+) -> None:
+    assert overlappable(stage)
+    ix = VideoIndex.build(clip, settings.override(index_overlap=overlap))
+    status = ix.manifest.stages["audio_like"]
+    assert status.status == "ok" and status.models == {"m": "x"}
+    ran_on = ix.get("audio_like")["thread"]
+    assert ran_on.startswith("vidreason-audio_like") if overlap else ran_on == threading.main_thread().name
+    assert ("run_s" in status.params) is overlap  # its own time alongside the decode pass
+    assert (ix.stage_dir("audio_like") / "extra.txt").read_text() == "written during run"
+    assert not list((ix.root / "stages").glob(".tmp-*"))
+    hist = ix.get("histograms")
+    assert hist.shape[0] == len(ix.frame_times) == 4 and hist.dtype == np.float32
+
+
+def test_failures_of_a_stage_run_alongside_are_recorded(clip: Path, settings: Settings, stage: AudioLikeStage) -> None:
+    stage.fail_with = ModelUnavailable("no weights here")
+    ix = VideoIndex.build(clip, settings.override(index_overlap=True))
+    assert ix.manifest.stages["audio_like"].status == "degraded"
+    assert "no weights here" in (ix.manifest.stages["audio_like"].reason or "")
+    stage.fail_with = RuntimeError("boom")
+    ix = VideoIndex.build(clip, settings.override(index_overlap=True), force=True)
+    assert ix.manifest.stages["audio_like"].status == "failed"
+    assert ix.manifest.stages["frames"].status == "ok"
+    assert not list((ix.root / "stages").glob(".tmp-*"))
+
+
+class _Running:
+    def __init__(self) -> None:
+        self.running = True
+
+
+def test_thread_budget_halves_torch_threads_while_stages_run() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)
+    try:
+        job = _Running()
+        with ThreadBudget([job], cores=4) as budget:  # type: ignore[list-item]
+            assert torch.get_num_threads() == 2
+            budget.poll()
+            assert torch.get_num_threads() == 2
+            job.running = False
+            budget.poll()
+            assert torch.get_num_threads() == 4
+        with ThreadBudget([_Running()], cores=4):  # type: ignore[list-item]
+            assert torch.get_num_threads() == 2
+        assert torch.get_num_threads() == 4
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_npy_writer_appends_blocks(tmp_path: Path) -> None:
+    rows = np.random.default_rng(0).random((70, 3, 4)).astype(np.float16)
+    writer = NpyWriter(tmp_path / "a.npy", np.float16)
+    for i in range(0, 70, 32):
+        writer.append(rows[i : i + 32])
+    mapped = writer.close()
+    assert NpyWriter.wrote(mapped, tmp_path / "a.npy") and not NpyWriter.wrote(rows, tmp_path / "a.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), rows)
+    assert NpyWriter(tmp_path / "b.npy", np.float32).close().shape == (0, 0)
+    assert np.load(tmp_path / "b.npy").shape == (0, 0)
+    bad = NpyWriter(tmp_path / "c.npy", np.float32)
+    bad.append(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="rows of shape"):
+        bad.append(np.zeros((2, 4)))
