@@ -25,12 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from vidreason.evals.datasets import DATASETS
-<<<<<<< HEAD
+from vidreason.evals.protocols import PROTOCOLS
 from vidreason.evals.temporal_qa.cli import COMMANDS as TEMPORAL_QA_COMMANDS
 from vidreason.evals.temporal_qa.cli import add_temporal_qa_parsers
-=======
-from vidreason.evals.protocols import PROTOCOLS
->>>>>>> h16
 from vidreason.tools.core.errors import ConfigError, VidreasonError
 from vidreason.tools.core.registry import import_target
 
