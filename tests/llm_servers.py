@@ -71,8 +71,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b" ")
                 self.wfile.flush()
                 self.server.closing.wait(self.server.trickle_s)
-        except OSError:  # the client went away
+        except Exception:  # the client went away (reset, broken pipe, closed file)
             self.server.disconnects += 1
+            raise
 
 
 class _Server(ThreadingHTTPServer):

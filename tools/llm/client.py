@@ -17,7 +17,7 @@ prompt and response unless redacted).
 
 The transport is swappable: ``ScriptedTransport`` replays canned replies (tests), ``LiteLLMTransport`` calls
 litellm (also with litellm's own ``mock_response``). With ``VIDREASON_FORBID_LLM_NETWORK=1`` (tests, CI) a
-real network call raises ``LLMNotConfigured``.
+real call to anything but a loopback ``api_base`` raises ``LLMNotConfigured``.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from vidreason.tools.core.errors import (
     LLMError,
@@ -33,6 +34,12 @@ LOCAL_PLACEHOLDER_KEY = "sk-no-key-needed"
 #: statuses and wording of a server saying it does not take the requested ``response_format``
 _FORMAT_STATUSES = frozenset({400, 415, 422, 500, 501})
 _FORMAT_WORDS = re.compile(r"response_format|json_schema|json_object|\bschema\b|grammar|guided_json", re.IGNORECASE)
+
+
+def is_loopback(api_base: str | None) -> bool:
+    """Whether ``api_base`` is a server on this machine (allowed even when real LLM calls are forbidden)."""
+    host = urlsplit(api_base).hostname if api_base else None
+    return host in ("127.0.0.1", "localhost", "::1") or bool(host and host.startswith("127."))
 
 
 def format_rejected(status: int | None, message: str) -> bool:
@@ -86,10 +93,11 @@ class LiteLLMTransport:
             return False
 
     def complete(self, request: LLMRequest) -> LLMResponse:
-        if not self.mocked and os.environ.get(FORBID_NETWORK_ENV, "") not in ("", "0"):
+        forbidden = os.environ.get(FORBID_NETWORK_ENV, "") not in ("", "0")
+        if forbidden and not self.mocked and not is_loopback(request.api_base):
             raise LLMNotConfigured(
-                f"real LLM calls are forbidden here ({FORBID_NETWORK_ENV}={os.environ[FORBID_NETWORK_ENV]}); "
-                "use ScriptedTransport or LiteLLMTransport(mock_response=...) in tests"
+                f"real LLM calls are forbidden here ({FORBID_NETWORK_ENV}={os.environ[FORBID_NETWORK_ENV]}) except "
+                "to a server on this machine; use ScriptedTransport or LiteLLMTransport(mock_response=...) in tests"
             )
         litellm = _import_litellm()
         import openai  # litellm's exceptions derive from openai's
@@ -168,4 +176,4 @@ class LiteLLMTransport:
         )
 
 
-__all__ = ["API_KEY_ENV", "FORBID_NETWORK_ENV", "LiteLLMTransport", "format_rejected"]
+__all__ = ["API_KEY_ENV", "FORBID_NETWORK_ENV", "LiteLLMTransport", "format_rejected", "is_loopback"]
