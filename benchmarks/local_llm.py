@@ -105,7 +105,10 @@ def main() -> None:
             llm_api_base=server.api_base,
             llm_structured_output=args.mode,  # type: ignore[arg-type]
             llm_timeout_s=600,
+            llm_max_output_tokens=512,
             ask_timeout_s=1800,
+            clip_model="vidreason-tiny-vit",  # no CLIP weights offline (as benchmarks/temporal_qa.py)
+            clip_pretrained="random",
         )
         offline = VideoReasoner(settings.override(llm=None))  # same cache: only the summaries differ
         reasoner = VideoReasoner(settings)

@@ -39,6 +39,7 @@ from vidreason.tools.core.errors import (
 from vidreason.tools.core.media import StageStatus
 from vidreason.tools.core.prompting import PromptVars, load_prompt, render_prompt
 from vidreason.tools.index.extractive import approx_tokens, extractive_summary, truncate_to_tokens
+from vidreason.tools.llm.parsing import decoding_schema
 
 if TYPE_CHECKING:
     from vidreason.tools.index.hierarchy import Level, Node, VideoGraph
@@ -178,8 +179,13 @@ def _llm_summary(
         children=texted,
         max_words=max_words,
     )
-    draft, _call = client.complete_structured(messages, SummaryDraft, purpose=f"summary {node_id}")
     allowed = [i["id"] for i in texted]
+    draft, _call = client.complete_structured(
+        messages,
+        SummaryDraft,
+        purpose=f"summary {node_id}",
+        decoding_schema=decoding_schema(SummaryDraft, ids={"cites": allowed}),  # no made-up ids
+    )
     cites = [c for c in dict.fromkeys(draft.cites) if c in allowed]
     dropped = set(draft.cites) - set(cites)
     if dropped:

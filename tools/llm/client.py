@@ -155,12 +155,19 @@ class LLMClient:
         return resp.text, call
 
     def complete_structured(
-        self, messages: Sequence[Message], schema: type[T], *, purpose: str = ""
+        self,
+        messages: Sequence[Message],
+        schema: type[T],
+        *,
+        purpose: str = "",
+        decoding_schema: dict[str, Any] | None = None,
     ) -> tuple[T, LLMCall]:
         """A validated ``schema`` instance and the call record. Invalid replies are sent back with the error, at
         most ``config.max_retries`` times and never after the same error twice; then ``LLMOutputInvalid`` (its
         ``llm_call`` attribute holds the record). ``LLMTimeout`` is raised at once; transient provider errors
-        use the same retry budget; a rejected structured-output form steps ``auto`` down once."""
+        use the same retry budget; a rejected structured-output form steps ``auto`` down once.
+        ``decoding_schema`` narrows what a local server may decode (e.g. the ids this reply may cite); replies
+        are validated against ``schema``."""
         mode = self.structured_mode
         local = is_local_endpoint(self.model, self.config.api_base)
         call = self._new_call(purpose, mode)
@@ -172,7 +179,8 @@ class LLMClient:
         last_text: str | None = None
         while True:
             try:
-                resp = self._send_with_retries(msgs, structured_request(mode, schema, constrained=local), call)
+                fmt = structured_request(mode, schema, constrained=local, decoding=decoding_schema)
+                resp = self._send_with_retries(msgs, fmt, call)
             except LLMFormatUnsupported as e:
                 lower = self._step_down(mode, e)
                 if lower is None:

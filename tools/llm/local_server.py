@@ -83,9 +83,9 @@ class ServerOptions:
     host: str = "127.0.0.1"
     port: int = 8080
     alias: str = DEFAULT_ALIAS
-    n_ctx: int = 4096
+    n_ctx: int = 8192
     threads: int = 1
-    n_parallel: int = 1
+    n_parallel: int = 2
     extra: list[str] = field(default_factory=list)
 
     def command(self) -> list[str]:
@@ -245,9 +245,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--alias", default=DEFAULT_ALIAS, help="model name the server answers to")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8080)
-    ap.add_argument("--n-ctx", type=int, default=4096)
+    ap.add_argument("--n-ctx", type=int, default=8192, help="context, shared by the parallel slots")
     ap.add_argument("--threads", type=int, default=max(1, min(4, os.cpu_count() or 1)))
-    ap.add_argument("--parallel", type=int, default=1, help="parallel slots (xllamacpp)")
+    ap.add_argument("--parallel", type=int, default=2, help="parallel slots (xllamacpp; summaries run concurrently)")
     ap.add_argument("--serve-in-process", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
