@@ -205,7 +205,7 @@ def test_litellm_over_http_steps_down_like_llama_cpp_python() -> None:
     assert first.attempts == 2 and first.format_fallbacks and second.attempts == 1
     kinds = [b["response_format"]["type"] for b in server.bodies]
     assert kinds == ["json_schema", "json_object", "json_object"]  # the OpenAI SDK's own retries are off
-    assert server.bodies[1]["response_format"]["schema"]["properties"]["name"]["maxLength"] == 600
+    assert server.bodies[1]["response_format"]["schema"]["properties"]["name"]["maxLength"] == 200
     assert server.bodies[1]["max_tokens"] == 1024 and server.bodies[1]["model"] == "smollm2"
 
 

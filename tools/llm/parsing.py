@@ -74,7 +74,7 @@ def parse_structured(text: str, schema: type[T]) -> T:
 #: bounds
 DECODE_MAX_ITEMS = 4
 DECODE_MAX_STRINGS = 3
-DECODE_MAX_CHARS = 600  # a string with its own (larger) bound
+DECODE_MAX_CHARS = 500  # a string with its own (larger) bound
 DECODE_FREE_CHARS = 200  # a string without one (ids, reasons)
 
 
