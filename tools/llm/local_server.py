@@ -268,9 +268,6 @@ def main(argv: list[str] | None = None) -> None:
     os.execv(sys.executable, opts.command())
 
 
-if __name__ == "__main__":
-    main()
-
 __all__ = [
     "BACKENDS",
     "LocalServer",
@@ -280,3 +277,7 @@ __all__ = [
     "local_server",
     "packaged_model_path",
 ]
+
+
+if __name__ == "__main__":
+    main()
