@@ -41,11 +41,12 @@ class ReasonState(InputState, total=False):
     target: JsonDict  # retrieval.targets.TargetSpan + "found": the span the answer is about, what is read there
     spans: list[JsonDict]  # core.results.ScoredSpan returned with the answer: the target first
     evidence: list[JsonDict]  # graphs.nodes.evidence.Evidence items, ids ev1, ev2, ...
-    answer: JsonDict  # {"text", "citations": [Citation], "confidence", "source": "llm"|"template"}
+    answer: JsonDict  # {"text", "citations": [Citation], "confidence", "source": "llm"|"template"|"deadline"}
     rejected: list[JsonDict]  # citations verification dropped, with reasons
     replans: int
     answer_attempts: int
     feedback: str  # why the plan or the answer is being redone (read by plan/answer on a loop-back)
+    run_started: float  # unix seconds the run's entry node started: the ask_timeout_s clock (nodes.deadline)
     degraded: Annotated[list[str], operator.add]
     notes: Annotated[list[str], operator.add]
     steps: Annotated[list[JsonDict], operator.add]  # agent.schemas.TraceStep

@@ -62,7 +62,7 @@ def test_invalid_then_repaired_plan() -> None:
 
 
 def test_exhausted_retries_fall_back_to_offline_with_reason() -> None:
-    t = ScriptedTransport(["garbage"] * 3)
+    t = ScriptedTransport(["garbage", '{"question_type": "nope"}', '{"sub_events": 5}'])  # three different errors
     result = make_plan(
         "the man opens the door then sits down",
         _settings(llm_max_retries=2),

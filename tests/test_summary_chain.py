@@ -5,6 +5,9 @@ changed."""
 from __future__ import annotations
 
 import json
+import threading
+import time
+from typing import Any
 
 import pytest
 from caption_helpers import make_graph
@@ -111,18 +114,71 @@ def test_llm_summaries_cite_children(settings: Settings) -> None:
     assert len(client.calls) == 4 and all(c.purpose.startswith("summary ") for c in client.calls)
 
 
+def _fail_on(node_id: str, error: Exception | str) -> Any:
+    """A scripted reply that fails for ``node_id`` (raises ``error``, or replies the string) and summarises the
+    others (order-independent: the nodes of a level are summarised concurrently)."""
+
+    def reply(request: LLMRequest) -> str:
+        if f"{node_id} (" in request.messages[-1]["content"]:
+            if isinstance(error, Exception):
+                raise error
+            return error
+        return _scripted_reply(request)
+
+    return reply
+
+
 def test_llm_failure_falls_back_and_is_recorded(settings: Settings) -> None:
     g = annotated_graph()
     s = settings.override(llm="scripted-model", llm_max_retries=0)
-    script = [LLMTimeout("slow"), _scripted_reply, _scripted_reply, _scripted_reply]
+    script = [_fail_on("scene:0000", "no JSON here")] * 4
     report = summarize_graph(
         g, s.summaries, s.llm_config, client=LLMClient(s.llm_config, ScriptedTransport(script), model="scripted-model")
     )
-    assert report.methods == {"extractive": 1, "llm": 3}
-    assert list(report.llm_failures) == ["scene:0000"] and "LLMTimeout" in report.llm_failures["scene:0000"]
+    assert report.methods == {"extractive": 1, "llm": 3}  # one bad reply: only that node falls back
+    assert list(report.llm_failures) == ["scene:0000"] and "LLMOutputInvalid" in report.llm_failures["scene:0000"]
     assert report.status.status == "degraded" and "1 node" in (report.status.reason or "")
     assert summary_method(g, "scene:0000") == "extractive"
     assert_cites_children(g)
+
+
+def test_unavailable_llm_is_asked_once_per_pass(settings: Settings) -> None:
+    """A timeout (or an unreachable server) ends the LLM's part of the pass: one wait, not one per node."""
+    g = annotated_graph()
+    s = settings.override(llm="scripted-model", llm_max_retries=0, llm_max_concurrency=1)
+    transport = ScriptedTransport([_fail_on("scene:0000", LLMTimeout("slow"))] * 4)
+    report = summarize_graph(g, s.summaries, s.llm_config, client=LLMClient(s.llm_config, transport, model="m"))
+    assert len(transport.requests) == 1 and report.methods == {"extractive": 4}
+    assert "LLMTimeout" in report.llm_failures["scene:0000"]
+    assert all(report.llm_failures[n].startswith("skipped: ") for n in SUMMARISED[1:])
+    assert_cites_children(g)
+
+
+def test_nodes_of_a_level_are_summarised_concurrently(settings: Settings) -> None:
+    g = annotated_graph()
+    s = settings.override(llm="scripted-model", llm_max_concurrency=4)
+    lock, flight = threading.Lock(), {"now": 0, "max": 0}
+
+    def slow(request: LLMRequest) -> str:
+        with lock:
+            flight["now"] += 1
+            flight["max"] = max(flight["max"], flight["now"])
+        time.sleep(0.3)
+        with lock:
+            flight["now"] -= 1
+        return _scripted_reply(request)
+
+    report = summarize_graph(
+        g, s.summaries, s.llm_config, client=LLMClient(s.llm_config, ScriptedTransport([slow] * 4))
+    )
+    assert report.methods == {"llm": 4} and flight["max"] == 2  # the two scenes together, then event, video
+    assert report.computed == SUMMARISED  # recorded in graph order whatever finished first
+    one = settings.override(llm="scripted-model", llm_max_concurrency=1)
+    flight["max"] = 0
+    summarize_graph(
+        g, one.summaries, one.llm_config, client=LLMClient(one.llm_config, ScriptedTransport([slow] * 4)), force=True
+    )
+    assert flight["max"] == 1
 
 
 def test_incremental_recompute(settings: Settings) -> None:

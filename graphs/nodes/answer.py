@@ -14,6 +14,7 @@ from vidreason.graphs.runtime import Resources
 from vidreason.graphs.state import ReasonState
 from vidreason.tools.core.errors import LLMError
 from vidreason.tools.core.prompting import quote_data, render_prompt
+from vidreason.tools.llm.parsing import decoding_schema
 
 _PLAN_KEYS = ("question_type", "sub_events", "relations", "target", "answer_form")
 
@@ -95,7 +96,10 @@ def llm_answer(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[st
                 + quote_data({"problem": feedback}, "verification feedback"),
             }
         )
-    draft, _ = ctx.llm.complete_structured(messages, AnswerDraft, purpose="answer")
+    ids = {"evidence_id": list(by_id)}  # a local server decodes only evidence ids that exist
+    draft, _ = ctx.llm.complete_structured(
+        messages, AnswerDraft, purpose="answer", decoding_schema=decoding_schema(AnswerDraft, ids=ids)
+    )
     citations, rejected = [], []
     for c in draft.citations:
         ev = by_id.get(c.evidence_id)

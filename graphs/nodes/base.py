@@ -1,8 +1,11 @@
 """What every node shares: the ``traced`` wrapper that records a ``TraceStep`` (inputs, outputs, tool calls,
-LLM calls, notes, timing) into the ``steps`` channel, and a ``StepRecorder`` the node body writes to."""
+LLM calls, notes, timing) into the ``steps`` channel and keeps the run's deadline (``ask_timeout_s``: checked
+before the node, handed to the LLM client inside it; see ``nodes.deadline``), and a ``StepRecorder`` the node
+body writes to."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -12,8 +15,10 @@ from typing import Any
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
+from vidreason.graphs.nodes.deadline import degraded_once, run_deadline, run_started, runs_offline, skipped_update
 from vidreason.graphs.runtime import Resources, resources_for
 from vidreason.graphs.state import Context, ReasonState
+from vidreason.tools.core.deadline import deadline_scope
 from vidreason.tools.core.plan import Plan
 from vidreason.tools.core.results import ToolCall, TraceStep
 from vidreason.tools.llm.client import recording_calls
@@ -93,10 +98,27 @@ def traced(name: str, body: NodeBody) -> Callable[..., dict[str, Any]]:
     def node(state: ReasonState, runtime: Runtime[Context]) -> dict[str, Any]:
         started = time.time()
         ctx = resources_for(runtime.context, state)
+        begun = run_started(name, state)
+        clock = begun if begun is not None else time.time()  # this node starts the run's clock
+        limit_s = ctx.settings.ask_timeout_s
+        deadline = run_deadline(clock, limit_s)
+        steps = len(state.get("steps") or [])
+        late = degraded_once(name, state, limit_s) if deadline.expired else []
+        if deadline.expired and not runs_offline(name, state):
+            update, note = skipped_update(name, state, limit_s)
+            log.warning("%s %s", name, note)
+            update["steps"] = [step_record(name, started, step=steps, notes=[note])]
+            if late:
+                update["degraded"] = late
+            return update
+        if deadline.expired:  # answer/verify from what was found, without the LLM
+            ctx = dataclasses.replace(ctx, llm=None)
         rec = StepRecorder(ctx)
+        if deadline.expired:
+            rec.note(f"ran without the LLM: the run's time limit (ask_timeout_s={limit_s:g}) has passed", public=False)
         error = None
         try:
-            with recording_calls() as llm_calls:
+            with recording_calls() as llm_calls, deadline_scope(deadline):
                 update = body(state, ctx, rec)
         except Exception as e:
             error = f"{type(e).__name__}: {e}"
@@ -107,7 +129,7 @@ def traced(name: str, body: NodeBody) -> Callable[..., dict[str, Any]]:
         step = step_record(
             name,
             started,
-            step=len(state.get("steps") or []),
+            step=steps,
             inputs=rec.inputs,
             outputs=jsonable({k: v for k, v in update.items() if k not in ("steps", "notes", "degraded")}),
             tool_calls=rec.tool_calls,
@@ -115,10 +137,12 @@ def traced(name: str, body: NodeBody) -> Callable[..., dict[str, Any]]:
             notes=rec.notes,
         )
         update["steps"] = [step]
+        if begun is None:
+            update["run_started"] = clock
         if rec.public_notes:
             update["notes"] = list(rec.public_notes)
-        if rec.degraded:
-            update["degraded"] = list(rec.degraded)
+        if rec.degraded or late:
+            update["degraded"] = late + list(rec.degraded)
         return update
 
     node.__name__ = node.__qualname__ = name

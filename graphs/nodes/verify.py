@@ -18,6 +18,7 @@ from vidreason.tools.core.errors import LLMError
 from vidreason.tools.core.prompting import render_prompt
 from vidreason.tools.core.results import Citation
 from vidreason.tools.index.video_index import VideoIndex
+from vidreason.tools.llm.parsing import decoding_schema
 
 
 def _norm(text: str | None) -> str:
@@ -105,7 +106,8 @@ def _llm_check(
         for i, c in zip(ids, kept, strict=True)
     ]
     messages = render_prompt("verify", VerifyVars, question=question, answer=answer["text"], cited=cited)
-    report, _ = ctx.llm.complete_structured(messages, VerifyReport, purpose="verify")
+    only = decoding_schema(VerifyReport, ids={"evidence_id": [i for i in ids if i]})  # checks of cited items only
+    report, _ = ctx.llm.complete_structured(messages, VerifyReport, purpose="verify", decoding_schema=only)
     unsupported = {ch.evidence_id: ch.reason for ch in report.checks if not ch.supported}
     out, rejected = [], []
     for i, c in zip(ids, kept, strict=True):

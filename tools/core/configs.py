@@ -137,15 +137,31 @@ class TextMatchConfig(ComponentConfig):
     cache_dir: Path | None = Field(None, description="where text embeddings are kept between processes")
 
 
+#: how structured output is requested: ``json_schema`` (OpenAI's form; vLLM, SGLang, llama.cpp's C++ server,
+#: Ollama through litellm), ``json_object_schema`` (``{"type": "json_object", "schema": ...}``, the dialect of
+#: llama-cpp-python's server), ``llguidance`` (llama.cpp's ``grammar`` field with an llguidance JSON grammar
+#: without free whitespace: llama-server/xllamacpp builds with llguidance), ``prompted`` (the schema in the
+#: prompt, the reply parsed tolerantly), or ``auto``
+StructuredForm = Literal["json_schema", "json_object_schema", "llguidance", "prompted"]
+StructuredMode = Literal["auto", "json_schema", "json_object_schema", "llguidance", "prompted"]
+
+
 class LLMConfig(ComponentConfig):
     """The LLM behind the planner, answers, verification and summaries (``model`` None: offline)."""
 
     model: str | None = None
     api_base: str | None = None
-    timeout_s: float = Field(60.0, gt=0, le=3600)
+    timeout_s: float = Field(60.0, gt=0, le=3600, description="wall-clock limit of each request, all reads included")
     max_retries: int = Field(2, ge=0, le=10)
     temperature: float = Field(0.0, ge=0, le=2)
     record_prompts: bool = True
+    structured_output: StructuredMode = Field(
+        "auto",
+        description="auto: litellm's capability table for hosted models; for local/OpenAI-compatible endpoints "
+        "schema-constrained decoding first, falling back once when the server rejects the form",
+    )
+    max_output_tokens: int = Field(1024, ge=16, le=65536, description="completion tokens per request")
+    max_concurrency: int = Field(4, ge=1, le=64, description="requests in flight at once (summaries of a level)")
 
     @property
     def configured(self) -> bool:
@@ -172,6 +188,8 @@ __all__ = [
     "OcrConfig",
     "ShotConfig",
     "SpeechConfig",
+    "StructuredForm",
+    "StructuredMode",
     "SummaryConfig",
     "TextMatchConfig",
     "VisionConfig",

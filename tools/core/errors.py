@@ -81,6 +81,10 @@ class LLMOutputInvalid(LLMError):
     """The LLM's output could not be parsed/validated into the expected schema after all retries."""
 
 
+class LLMFormatUnsupported(LLMError):
+    """The server rejected the requested structured-output form (e.g. ``json_schema`` on llama-cpp-python)."""
+
+
 class LLMNotConfigured(LLMError):
     """No LLM is configured (set VIDREASON_LLM), or real calls are forbidden (tests)."""
 
@@ -118,6 +122,7 @@ __all__ = [
     "IndexNotFound",
     "InvalidQuestion",
     "LLMError",
+    "LLMFormatUnsupported",
     "LLMNotConfigured",
     "LLMOutputInvalid",
     "LLMTimeout",

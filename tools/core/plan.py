@@ -6,7 +6,7 @@ target the answer is about and the form of the answer. The LLM planner and the o
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -184,6 +184,13 @@ class PlanDraft(BaseModel):
         if bad:
             raise ValueError(f"target {self.target.kind!r} names unknown sub-event(s) {bad}; known: {ids}")
         return self
+
+    @classmethod
+    def decoding_json_schema(cls) -> dict[str, Any]:
+        """The schema for schema-constrained decoding, with the checks above written out (see ``plan_decoding``)."""
+        from vidreason.tools.core.plan_decoding import plan_decoding_schema
+
+        return plan_decoding_schema(cls.model_json_schema())
 
 
 class Plan(PlanDraft):

@@ -28,7 +28,13 @@ class LLMCall(BaseModel):
     completion_tokens: int = 0
     latency_s: float = 0.0
     cost_usd: float = 0.0
-    structured: Literal["json_schema", "prompted", "text"] = "text"
+    structured: Literal["json_schema", "json_object_schema", "llguidance", "prompted", "text"] = Field(
+        "text", description="how structured output was requested (the mode of the last attempt)"
+    )
+    format_fallbacks: list[str] = Field(
+        default_factory=list, description="structured-output forms the server rejected during this call, and why"
+    )
+    time_limit_s: float | None = Field(None, description="the wall-clock limit of the last request")
     mocked: bool = False
     messages: list[dict[str, str]] | None = Field(None, description="the final request (None when redacted)")
     response: str | None = Field(None, description="the final raw response text (None when redacted)")

@@ -31,6 +31,7 @@ from vidreason.tools.core.configs import (
     OcrConfig,
     ShotConfig,
     SpeechConfig,
+    StructuredMode,
     SummaryConfig,
     TextMatchConfig,
     VisionConfig,
@@ -154,7 +155,7 @@ class Settings(BaseSettings):
     # LLM (planner, answers, summaries); None = offline planner and template answers
     llm: str | None = None
     llm_api_base: str | None = None
-    llm_timeout_s: float = Field(60.0, gt=0, le=3600)
+    llm_timeout_s: float = Field(60.0, gt=0, le=3600, description="wall-clock limit of each LLM request (all reads)")
     llm_max_retries: int = Field(2, ge=0, le=10)
     llm_temperature: float = Field(0.0, ge=0, le=2)
     llm_record_prompts: bool = Field(True, description="keep LLM prompts/responses in traces (False redacts)")
@@ -162,6 +163,15 @@ class Settings(BaseSettings):
         False,
         description="rebuild index stages that degraded because the LLM failed (summaries) on the next build "
         "while an LLM is configured; off: they stay degraded until --force",
+    )
+    llm_structured_output: StructuredMode = Field(
+        "auto",
+        description="auto, json_schema, json_object_schema (llama-cpp-python), llguidance (llama-server) or prompted",
+    )
+    llm_max_output_tokens: int = Field(1024, ge=16, le=65536, description="completion tokens per LLM request")
+    llm_max_concurrency: int = Field(4, ge=1, le=64, description="LLM requests in flight at once (summaries)")
+    ask_timeout_s: float = Field(
+        300.0, gt=0, le=86_400, description="wall-clock limit of one reasoning run (ask); then the best answer so far"
     )
 
     # Grounding (TFVTG defaults for Charades-STA style videos)
@@ -316,6 +326,9 @@ class Settings(BaseSettings):
             max_retries=self.llm_max_retries,
             temperature=self.llm_temperature,
             record_prompts=self.llm_record_prompts,
+            structured_output=self.llm_structured_output,
+            max_output_tokens=self.llm_max_output_tokens,
+            max_concurrency=self.llm_max_concurrency,
         )
 
     @property

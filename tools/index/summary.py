@@ -4,7 +4,9 @@ event summary -> video summary, each citing the child node ids it rests on.
 Each summary is written by the LLM client when an LLM is configured (structured output
 ``{summary, cites}``, prompt ``prompts/summary.j2``), else extractively (the most central sentences by TF-IDF
 cosine centrality, marked ``extractive``). A node with no text below it gets a ``structural`` summary that
-says so. Inputs are cut to ``SummaryConfig.input_tokens`` (about 4 characters per token) per node.
+says so. Inputs are cut to ``SummaryConfig.input_tokens`` (about 4 characters per token) per node. The nodes of
+one level are summarised concurrently (at most ``LLMConfig.max_concurrency`` requests in flight); once the LLM
+times out or is unreachable, the rest of the pass is extractive instead of waiting for it again.
 
 Stored in the graph: each node's ``summary`` and ``citations`` slots, and per node in
 ``graph.meta["summaries"]`` the ``method`` (``llm`` / ``extractive`` / ``structural``) and ``hash`` (of the
@@ -15,21 +17,29 @@ the video, and nothing else.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
-import math
-import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from vidreason.tools.core.configs import LLMConfig, SummaryConfig
-from vidreason.tools.core.errors import LLMError
+from vidreason.tools.core.errors import (
+    LLMError,
+    LLMFormatUnsupported,
+    LLMNotConfigured,
+    LLMTimeout,
+    LLMTransientError,
+)
 from vidreason.tools.core.media import StageStatus
 from vidreason.tools.core.prompting import PromptVars, load_prompt, render_prompt
+from vidreason.tools.index.extractive import LEAF_FIELDS, approx_tokens, extractive_summary, truncate_to_tokens
+from vidreason.tools.llm.parsing import decoding_schema
 
 if TYPE_CHECKING:
     from vidreason.tools.index.hierarchy import Level, Node, VideoGraph
@@ -44,11 +54,6 @@ ALGORITHM_VERSION = "2"
 Method = Literal["llm", "extractive", "structural"]
 #: summarised levels, bottom-up (shots are the leaves: their text is caption + transcript + OCR)
 LEVELS: tuple[Level, ...] = ("scene", "event", "video")
-LEAF_FIELDS: tuple[tuple[str, str], ...] = (
-    ("caption", "Seen"),
-    ("transcript", "Said"),
-    ("ocr_text", "On screen"),
-)
 
 
 class SummaryVars(PromptVars):
@@ -86,118 +91,6 @@ class SummaryReport(BaseModel):
     reused: list[str] = Field(default_factory=list, description="node ids whose inputs had not changed")
     methods: dict[str, int] = Field(default_factory=dict)
     llm_failures: dict[str, str] = Field(default_factory=dict, description="node id -> error (fell back)")
-
-
-# ------------------------------------------------------------------------------------------------ extractive
-
-_SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+|\n+")
-_WORD = re.compile(r"\w+", re.UNICODE)
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-_STOPWORDS = (
-    "a an and are as at be but by for from has have he her his i in is it its of on or she that the their "
-    "them they this to was we were what when where which who will with you your seen said screen"
-)
-_STOP = frozenset(_STOPWORDS.split())
-
-
-def approx_tokens(text: str) -> int:
-    """About 4 characters per token."""
-    return math.ceil(len(text) / 4)
-
-
-def truncate_to_tokens(text: str, tokens: int) -> str:
-    """``text`` cut at a word boundary to about ``tokens`` tokens (4 chars each), with "..." when cut."""
-    limit = max(1, tokens) * 4
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > limit // 2 else cut).rstrip() + " ..."
-
-
-def _terms(sentence: str) -> list[str]:
-    terms: list[str] = []
-    for word in _WORD.findall(sentence.lower()):
-        if _CJK.search(word):  # no spaces between CJK words: use character bigrams
-            terms.extend(word[i : i + 2] for i in range(max(1, len(word) - 1)))
-        elif len(word) > 1 and word not in _STOP:
-            terms.append(word)
-    return terms
-
-
-def _word_count(text: str) -> int:
-    return len(text.split()) + len(_CJK.findall(text)) // 2
-
-
-def _sentences(items: list[dict[str, Any]]) -> list[tuple[int, str]]:
-    """``(item position, sentence)`` of the items' texts without their labels. What is said runs on across
-    items (a sentence spoken over a cut is split between two shots), so it is joined before it is split into
-    sentences; each sentence belongs to the item it starts in. Captions and on-screen text stay per item."""
-    out: list[tuple[int, str]] = []
-    spoken: list[tuple[int, str]] = []
-    said = f"{dict(LEAF_FIELDS)['transcript']}:"
-    for k, item in enumerate(items):
-        for line in str(item["text"]).splitlines():
-            label, sep, rest = line.partition(": ")
-            if sep and f"{label}:" == said:
-                spoken.append((k, rest.strip()))
-            elif sep and label in {name for _, name in LEAF_FIELDS}:
-                out += [(k, s.strip()) for s in _SENTENCE_END.split(rest) if s.strip()]
-            elif line.strip():
-                out += [(k, s.strip()) for s in _SENTENCE_END.split(line) if s.strip()]
-    owner: list[int] = []
-    text = ""
-    for k, part in spoken:
-        text += (" " if text else "") + part
-        owner += [k] * (len(text) - len(owner))
-    pos = 0
-    for s in _SENTENCE_END.split(text):
-        at = text.find(s, pos)
-        if s.strip() and at >= 0:
-            out.append((owner[min(at, len(owner) - 1)], s.strip()))
-            pos = at + len(s)
-    return sorted(out, key=lambda ks: ks[0])
-
-
-def extractive_summary(items: list[dict[str, Any]], max_words: int) -> tuple[str, list[str]]:
-    """The most central sentences of the items' texts (TF-IDF cosine centrality, near-duplicates skipped), in
-    time order, within ``max_words``; cites are the ids of the items they come from."""
-    sentences = _sentences(items)
-    if not sentences:
-        return "", []
-    vocab: dict[str, int] = {}
-    bags = [_terms(s) for _, s in sentences]
-    for bag in bags:
-        for t in bag:
-            vocab.setdefault(t, len(vocab))
-    tf = np.zeros((len(sentences), max(1, len(vocab))), dtype=np.float64)
-    for i, bag in enumerate(bags):
-        for t in bag:
-            tf[i, vocab[t]] += 1.0
-    df = (tf > 0).sum(axis=0)
-    vec = tf * (np.log((1 + len(sentences)) / (1 + df)) + 1.0)
-    norms = np.linalg.norm(vec, axis=1, keepdims=True)
-    vec = np.divide(vec, norms, out=np.zeros_like(vec), where=norms > 0)
-    sim = vec @ vec.T
-    n = len(sentences)
-    centrality = (sim.sum(axis=1) - np.diag(sim)) / max(1, n - 1) if n > 1 else np.ones(1)
-    order = sorted(range(n), key=lambda i: (-centrality[i], i))
-    picked: list[int] = []
-    words = 0
-    for i in order:
-        w = _word_count(sentences[i][1])
-        if picked and (words + w > max_words or max(sim[i, j] for j in picked) > 0.85):
-            continue
-        picked.append(i)
-        words += w
-        if words >= max_words:
-            break
-    picked.sort()
-    text = " ".join(sentences[i][1] for i in picked)
-    if _word_count(text) > max_words:
-        text = " ".join(text.split()[:max_words]) + " ..."
-    cites = list(dict.fromkeys(items[sentences[i][0]]["id"] for i in picked))
-    return text, cites
 
 
 # -------------------------------------------------------------------------------------------- graph access
@@ -281,8 +174,13 @@ def _llm_summary(
         children=texted,
         max_words=max_words,
     )
-    draft, _call = client.complete_structured(messages, SummaryDraft, purpose=f"summary {node_id}")
     allowed = [i["id"] for i in texted]
+    draft, _call = client.complete_structured(
+        messages,
+        SummaryDraft,
+        purpose=f"summary {node_id}",
+        decoding_schema=decoding_schema(SummaryDraft, ids={"cites": allowed}),  # no made-up ids
+    )
     cites = [c for c in dict.fromkeys(draft.cites) if c in allowed]
     dropped = set(draft.cites) - set(cites)
     if dropped:
@@ -316,6 +214,26 @@ def _prepare(
     return items, _input_hash(method_for(client), version, config.max_words, items)
 
 
+#: failures that say the LLM cannot answer now (not just that one reply was bad): the pass stops asking it
+_UNAVAILABLE = (LLMTimeout, LLMTransientError, LLMNotConfigured, LLMFormatUnsupported)
+
+
+class LLMGate:
+    """Whether a summarisation pass still asks the LLM: closed, with the reason, after the first failure that
+    says it cannot answer (timeout, unreachable, rejected), so a dead server costs one timeout, not one per
+    node."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.closed: str | None = None
+
+    def close(self, reason: str) -> None:
+        with self._lock:
+            if self.closed is None:
+                self.closed = reason
+                log.warning("summaries: not asking the LLM again in this pass (%s)", reason)
+
+
 def summarize_node(
     graph: VideoGraph,
     node_id: str,
@@ -323,9 +241,10 @@ def summarize_node(
     client: LLMClient | None = None,
     *,
     prepared: tuple[list[dict[str, Any]], str] | None = None,
+    gate: LLMGate | None = None,
 ) -> tuple[NodeSummary, str | None]:
     """Summarise one node from its children's current text; returns the summary and the LLM error when it fell
-    back to an extractive summary. Does not write to the graph."""
+    back to an extractive summary. Does not write to the graph. A closed ``gate`` skips the LLM."""
     items, digest = prepared or _prepare(graph, node_id, config, client)
     span = _fmt_span(graph.node(node_id))
     error = None
@@ -335,13 +254,17 @@ def summarize_node(
     else:
         method = "extractive"
         text, cites = "", []
-        if client is not None:
+        if client is not None and gate is not None and gate.closed:
+            error = f"skipped: {gate.closed}"
+        elif client is not None:
             try:
                 text, cites = _llm_summary(client, node_id, span, items, config.max_words)
                 method = "llm"
             except LLMError as e:
                 error = f"{type(e).__name__}: {e}"
                 log.warning("LLM summary of %s failed (%s); using an extractive summary", node_id, error)
+                if gate is not None and isinstance(e, _UNAVAILABLE):
+                    gate.close(f"the LLM failed on {node_id}: {type(e).__name__}")
         if method == "extractive":
             text, cites = extractive_summary(items, config.max_words)
     return NodeSummary(node_id=node_id, summary=text, cites=cites, method=method, input_hash=digest), error
@@ -369,14 +292,18 @@ def summarize_graph(
         client = LLMClient(llm)
     report = SummaryReport(status=StageStatus(name=STAGE_NAME, status="ok"))
     provenance: dict[str, dict[str, str]] = graph.meta.setdefault(META_KEY, {})
+    gate = LLMGate()
     for level in LEVELS:
+        todo = []
         for node_id in graph.nodes(level):
             prepared = _prepare(graph, node_id, config, client)
             stored = provenance.get(node_id, {})
             if not force and stored.get("hash") == prepared[1] and graph.node(node_id).summary:
                 report.reused.append(node_id)
-                continue
-            result, error = summarize_node(graph, node_id, config, client, prepared=prepared)
+            else:
+                todo.append((node_id, prepared))
+        workers = llm.max_concurrency if client is not None else 1
+        for node_id, (result, error) in _summarize_level(graph, todo, config, client, gate, workers):
             graph.annotate(node_id, summary=result.summary, citations=result.cites)
             provenance[node_id] = {"method": result.method, "hash": result.input_hash}
             report.computed.append(node_id)
@@ -401,6 +328,28 @@ def summarize_graph(
     return report
 
 
+def _summarize_level(
+    graph: VideoGraph,
+    todo: list[tuple[str, tuple[list[dict[str, Any]], str]]],
+    config: SummaryConfig,
+    client: LLMClient | None,
+    gate: LLMGate,
+    workers: int,
+) -> list[tuple[str, tuple[NodeSummary, str | None]]]:
+    """Summaries of the nodes of one level (independent of each other), in order; up to ``workers`` at once,
+    each in a copy of this context (the run's deadline and call recording reach the LLM client)."""
+
+    def one(item: tuple[str, tuple[list[dict[str, Any]], str]]) -> tuple[str, tuple[NodeSummary, str | None]]:
+        node_id, prepared = item
+        return node_id, summarize_node(graph, node_id, config, client, prepared=prepared, gate=gate)
+
+    if workers <= 1 or len(todo) <= 1:
+        return [one(item) for item in todo]
+    with ThreadPoolExecutor(max_workers=min(workers, len(todo)), thread_name_prefix="vidreason-summary") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, one, item) for item in todo]
+        return [f.result() for f in futures]
+
+
 def summary_method(graph: VideoGraph, node_id: str) -> str | None:
     """How ``node_id``'s summary was made (``llm``, ``extractive``, ``structural``); None if none."""
     return graph.meta.get(META_KEY, {}).get(node_id, {}).get("method")
@@ -408,15 +357,19 @@ def summary_method(graph: VideoGraph, node_id: str) -> str | None:
 
 __all__ = [
     "LEVELS",
+    "LLMGate",
     "NodeSummary",
     "SummaryDraft",
     "SummaryReport",
     "SummaryVars",
+    "approx_tokens",
     "cache_key_parts",
     "child_items",
+    "extractive_summary",
     "leaf_text",
     "level_of",
     "summarize_graph",
     "summarize_node",
     "summary_method",
+    "truncate_to_tokens",
 ]

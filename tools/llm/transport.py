@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -24,6 +26,17 @@ class LLMRequest:
     temperature: float = 0.0
     api_base: str | None = None
     response_format: dict[str, Any] | None = None
+    max_tokens: int | None = None
+    extra_body: dict[str, Any] | None = None  # provider-specific fields merged into the request body
+    #: called when the client stops waiting for this request (the transport registers how to abort it, e.g.
+    #: closing its HTTP client so a worker blocked on a socket read wakes up)
+    cancel_hooks: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
+
+    def cancel(self) -> None:
+        """Run the cancel hooks (errors ignored: the caller has stopped waiting anyway)."""
+        for hook in list(self.cancel_hooks):
+            with contextlib.suppress(Exception):
+                hook()
 
 
 @dataclass
@@ -35,10 +48,13 @@ class LLMResponse:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     mocked: bool = False
+    finish_reason: str | None = None  # "length": cut at ``max_tokens``
 
 
 class Transport(Protocol):
-    """Sends one request. Raises ``LLMTimeout``, ``LLMTransientError`` (retryable), or other ``LLMError``s."""
+    """Sends one request. Raises ``LLMTimeout``, ``LLMTransientError`` (retryable), ``LLMFormatUnsupported`` (the
+    server rejected ``response_format``), or other ``LLMError``s. ``complete`` may block: the client runs it in a
+    worker thread and stops waiting at the request's time limit (calling ``request.cancel()``)."""
 
     def complete(self, request: LLMRequest) -> LLMResponse: ...
 
@@ -61,15 +77,17 @@ class ScriptedTransport:
 
     def __post_init__(self) -> None:
         self._items = list(self.script)
+        self._lock = threading.Lock()
 
     def supports_json_schema(self, model: str) -> bool:
         return self.json_schema
 
     def complete(self, request: LLMRequest) -> LLMResponse:
-        self.requests.append(request)
-        if not self._items:
-            raise LLMError(f"ScriptedTransport ran out of replies after {len(self.requests) - 1} call(s)")
-        item = self._items.pop(0)
+        with self._lock:
+            self.requests.append(request)
+            if not self._items:
+                raise LLMError(f"ScriptedTransport ran out of replies after {len(self.requests) - 1} call(s)")
+            item = self._items.pop(0)
         if isinstance(item, BaseException):
             raise item
         produced: Any = item(request) if callable(item) and not isinstance(item, BaseModel) else item
