@@ -3,17 +3,16 @@
 * Files: only the registered videos and files inside the cache's index folders. Clients never send a path
   for file serving: they send a video id (derived server-side from the resolved path) or a frame number, the
   server maps it to a path, resolves it (symlinks included) and checks that it lies inside an allowed root.
-* Videos become registered when they are found in a cache manifest (their recorded path) or when a user
-  registers, indexes or asks about them through the UI; a path is accepted only if it is a regular file that
-  probes as a video.
-* Requests: when bound to loopback, only loopback ``Host`` headers are answered (no DNS rebinding), and
-  state-changing requests from another origin are refused (no cross-site request forgery).
+* Videos become registered when they are found in a cache manifest (their recorded path), when named on the
+  command line, or when a user registers, indexes or asks about them through the UI; a path is accepted only
+  if it is a regular file that probes as a video and, when ``--allow`` roots are set (always on a non-loopback
+  bind), lies inside one of them: a path outside is refused with the same words whether it exists or not.
+* Requests: see ``ui.guards`` (Host/Origin checks, body limit, security headers).
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import logging
 import threading
@@ -22,16 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from vidreason.tools.core.errors import VideoOpenError
+from vidreason.ui.guards import is_loopback
 
 log = logging.getLogger(__name__)
 
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SCAN_MAX_AGE_S = 2.0
 
 
@@ -39,15 +33,8 @@ class PathNotAllowed(VideoOpenError):
     """A file outside the allowed roots (or not a regular file) was asked for."""
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (a name or an address, brackets allowed) only reaches this machine."""
-    h = host.strip().strip("[]").lower()
-    if h in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(h).is_loopback
-    except ValueError:
-        return False
+class OutsideAllowedRoots(PathNotAllowed):
+    """A video to register lies outside the ``--allow`` folders."""
 
 
 def exposure_warning(host: str, port: int) -> str | None:
@@ -65,7 +52,7 @@ def inside(path: Path, root: Path) -> bool:
     """Whether ``path`` lies inside ``root`` once both are fully resolved (symlinks followed)."""
     try:
         path.resolve(strict=True).relative_to(root.resolve(strict=False))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
         return False
     return True
 
@@ -74,7 +61,7 @@ def checked_file(path: Path, roots: list[Path]) -> Path:
     """``path`` resolved, if it is a regular file inside one of ``roots``; else ``PathNotAllowed``."""
     try:
         real = path.resolve(strict=True)
-    except OSError as e:
+    except (OSError, RuntimeError) as e:
         raise PathNotAllowed(f"{path.name}: no such file") from e
     if not real.is_file():
         raise PathNotAllowed(f"{path.name}: not a regular file")
@@ -96,10 +83,13 @@ class VideoEntry:
 
 
 class VideoRegistry:
-    """Videos the viewer may serve: id -> resolved path. Thread-safe."""
+    """Videos the viewer may serve: id -> resolved path. Thread-safe.
 
-    def __init__(self, cache_dir: Path) -> None:
+    ``allow_roots``: folders users may register videos from (None: anywhere this user can read)."""
+
+    def __init__(self, cache_dir: Path, allow_roots: list[Path] | None = None) -> None:
         self.cache_dir = Path(cache_dir)
+        self.allow_roots = None if allow_roots is None else [Path(r).expanduser().resolve() for r in allow_roots]
         self._entries: dict[str, VideoEntry] = {}
         self._verified: set[str] = set()
         self._lock = threading.Lock()
@@ -109,16 +99,34 @@ class VideoRegistry:
     def index_root(self) -> Path:
         return self.cache_dir / "index"
 
+    def _check_allowed(self, p: Path, shown: str) -> None:
+        """``PathNotAllowed`` unless ``p`` lies inside an ``--allow`` root (checked on the resolved path, so the
+        answer is the same whether the file exists or not, and symlinks cannot lead out)."""
+        if self.allow_roots is None:
+            return
+        try:
+            real = p.resolve(strict=False)
+        except (OSError, RuntimeError):  # a symlink loop
+            real = p.absolute()
+        if not any(real == r or r in real.parents for r in self.allow_roots):
+            where = "no folder is allowed (start with --allow DIR)" if not self.allow_roots else "the --allow folders"
+            raise OutsideAllowedRoots(f"{shown!r}: not registrable here; videos may come from {where}")
+
     def register(self, path: str | Path, *, source: str = "ui") -> VideoEntry:
-        """Register a video file the user named; ``VideoOpenError`` unless it is a regular file that probes
-        as a video."""
+        """Register a video file; ``VideoOpenError`` unless it is a regular file that probes as a video, and
+        (for ``source="ui"``) inside the ``allow_roots``."""
         p = Path(path).expanduser()
+        shown = str(path)[:200]
+        if source == "ui":
+            self._check_allowed(p, shown)
         try:
             real = p.resolve(strict=True)
+        except RuntimeError as e:  # Python 3.11 reports symlink loops this way
+            raise VideoOpenError(f"{shown!r}: symlink loop") from e
         except OSError as e:
-            raise VideoOpenError(f"{str(path)!r}: no such file") from e
+            raise VideoOpenError(f"{shown!r}: no such file") from e
         if not real.is_file():
-            raise VideoOpenError(f"{str(path)!r}: not a regular file")
+            raise VideoOpenError(f"{shown!r}: not a regular file")
         self._verify(real)
         entry = VideoEntry(id=video_id(real), path=real, source=source)
         with self._lock:
@@ -149,7 +157,7 @@ class VideoRegistry:
                 data = json.loads(m.read_text())
                 raw = Path(str(data["video"]["path"])).expanduser()
                 real = raw.resolve(strict=True)
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError, RuntimeError):
                 continue
             if not real.is_file():
                 continue
@@ -183,7 +191,7 @@ class VideoRegistry:
             return None
         try:
             vid = video_id(Path(path).expanduser())
-        except OSError:
+        except (OSError, RuntimeError):
             return None
         return self.get(vid, rescan=rescan)
 
@@ -199,64 +207,8 @@ class VideoRegistry:
         return checked_file(entry.path, [entry.path.parent])
 
 
-class HostGuard:
-    """ASGI middleware: on a loopback bind, answer only loopback ``Host`` headers; refuse state-changing
-    requests whose ``Origin`` differs from the host they were sent to."""
-
-    def __init__(self, app: ASGIApp, *, loopback_only: bool) -> None:
-        self.app = app
-        self.loopback_only = loopback_only
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        host = request.headers.get("host", "")
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        if self.loopback_only and not is_loopback(name):
-            response: Response = JSONResponse(
-                {"error": f"host {host!r} not allowed; this viewer only answers on loopback"}, status_code=400
-            )
-            await response(scope, receive, send_with_headers(send))
-            return
-        origin = request.headers.get("origin")
-        if request.method not in SAFE_METHODS and origin is not None:
-            origin_host = origin.split("://", 1)[-1].rstrip("/")
-            if origin_host != host:
-                response = JSONResponse({"error": f"cross-origin request from {origin!r} refused"}, 403)
-                await response(scope, receive, send_with_headers(send))
-                return
-        await self.app(scope, receive, send_with_headers(send))
-
-
-#: sent with every response: no inline or third-party scripts, no framing, no MIME sniffing
-SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; "
-        b"frame-ancestors 'none'; base-uri 'none'",
-    ),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-]
-
-
-def send_with_headers(send: Send) -> Send:
-    """``send`` that adds ``SECURITY_HEADERS`` to the response start."""
-
-    async def wrapped(message: Any) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
-        await send(message)
-
-    return wrapped
-
-
 __all__ = [
-    "SECURITY_HEADERS",
-    "HostGuard",
+    "OutsideAllowedRoots",
     "PathNotAllowed",
     "VideoEntry",
     "VideoRegistry",
