@@ -84,6 +84,14 @@ def test_health_page_and_static_files(client: Any) -> None:
         r = client.get(f"/static/{name}")
         assert r.status_code == 200 and kind in r.headers["content-type"], name
     assert "http://" not in page.text and "https://" not in page.text  # nothing fetched from elsewhere
+    import re
+
+    from vidreason.ui.app import STATIC_DIR
+
+    for f in STATIC_DIR.iterdir():  # every module, style sheet and page: no URL but the SVG namespace
+        urls = set(re.findall(r"https?://[^\s\"'`)]+", f.read_text()))
+        assert urls <= {"http://www.w3.org/2000/svg"}, (f.name, urls)
+        assert client.get(f"/static/{f.name}").status_code == 200
 
 
 def test_videos_lists_the_indexed_clip(client: Any, clip: tuple[Path, Path], vid: str) -> None:

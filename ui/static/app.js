@@ -2,99 +2,18 @@
 // timeline, transcript: always in view) and the trace column (index progress, answer, path through the graph,
 // step waterfall, what was searched, curves, plan, step cards, hierarchy). Routes: #/, #/video/<id>,
 // #/job/<job id> (a run in progress), #/run/<trace id>, #/compare/<trace a>/<trace b>.
-// Anything with data-seek moves the player; with data-span-start/-end it also highlights that span.
 
 import { clear, fmtTime, getJSON, h, postJSON, spanButton } from "./dom.js";
-import { drawCurves, drawTimeline, highlightSpan } from "./charts.js";
+import { drawCurves, drawTimeline } from "./charts.js";
 import { drawPath, drawWaterfall } from "./flow.js";
 import { renderAnswer, renderPlan, renderProgress, renderSearch, renderTranscript, renderTree, renderUsage } from "./panels.js";
-import { openStep, renderSteps, stepItem } from "./steps.js";
+import { renderSteps, stepItem } from "./steps.js";
 import { buildingOf, cancelJob, followJob, jobs, pollSoon, submitJob } from "./live.js";
 import { indexRows, runFromSteps, runRows } from "./rows.js";
 import { renderCompare } from "./compare.js";
-
-const $ = (id) => document.getElementById(id);
-const state = { outline: null, video: null, run: null, compare: null, curves: null, grounding: null, live: null,
-  setters: [], cite: -1, highlight: null, runs: [], view: "empty", route: 0, progressDone: -1, lineAt: null, scrolledAt: 0 };
-window.vrLog = []; // what the page did, in order (read by the browser tests)
-const log = (entry) => window.vrLog.push({ t: Math.round(performance.now()), ...entry });
-
-// ------------------------------------------------------------------------------------------- player + seek
-function seek(t) {
-  if (!Number.isFinite(t)) return;
-  $("player").currentTime = t;
-  onTime();
-}
-
-function highlight(span) {
-  state.highlight = span;
-  highlightSpan($("timeline"), span);
-  for (const li of $("transcript").querySelectorAll("li.line")) {
-    li.classList.toggle("cited", !!span && Number(li.dataset.start) < span[1] + 1e-3 && Number(li.dataset.end) > span[0] - 1e-3);
-  }
-}
-
-function onTime() {
-  const t = $("player").currentTime;
-  state.setters.forEach((f) => f(t));
-  let current = null;
-  for (const li of $("transcript").querySelectorAll("li.line")) {
-    const on = t >= Number(li.dataset.start) - 1e-3 && t < Number(li.dataset.end);
-    li.classList.toggle("current", on);
-    if (on && !current) current = li;
-  }
-  if (current && current !== state.lineAt && Date.now() - state.scrolledAt > 4000) {
-    const box = $("transcript"); // follow playback inside the transcript box only, never the page
-    box.dataset.following = "1";
-    box.scrollTop = Math.max(0, current.offsetTop - box.clientHeight / 3);
-  }
-  state.lineAt = current;
-}
-
-function selectCitation(i) {
-  const list = [...document.querySelectorAll("#answer .citation")];
-  if (!list.length) return;
-  state.cite = Math.min(Math.max(i, 0), list.length - 1);
-  list.forEach((b, k) => b.classList.toggle("selected", k === state.cite));
-  const b = list[state.cite];
-  b.focus({ preventScroll: true });
-  b.scrollIntoView({ block: "nearest" });
-  seek(Number(b.dataset.seek));
-  highlight([Number(b.dataset.spanStart), Number(b.dataset.spanEnd)]);
-  document.body.dataset.citation = String(state.cite);
-}
-
-document.addEventListener("click", (e) => {
-  const node = e.target.closest("[data-step]");
-  if (node && node.closest("#graph-path, #waterfall") && node.dataset.step !== "") { openStep(node.dataset.step); return; }
-  const gnode = e.target.closest(".gnode");
-  if (gnode) {
-    const last = [...(state.run?.trace?.steps || [])].reverse().find((s) => s.node === gnode.dataset.node);
-    if (last) openStep(last.step);
-    return;
-  }
-  const el = e.target.closest("[data-seek]");
-  if (!el) return;
-  e.preventDefault();
-  if (el.classList.contains("citation")) { selectCitation(Number(el.dataset.citation)); return; }
-  seek(Number(el.dataset.seek));
-  if (el.dataset.spanStart !== undefined) highlight([Number(el.dataset.spanStart), Number(el.dataset.spanEnd)]);
-});
-document.addEventListener("seek", (e) => seek(e.detail));
-document.addEventListener("keydown", (e) => {
-  if (e.ctrlKey || e.metaKey || e.altKey || ["INPUT", "TEXTAREA", "SELECT"].includes(e.target.tagName)) return;
-  const onCite = !!e.target.closest?.(".citation");
-  if (e.key === "]" || e.key === "j" || (onCite && ["ArrowDown", "ArrowRight"].includes(e.key))) { e.preventDefault(); selectCitation(state.cite + 1); }
-  else if (e.key === "[" || e.key === "k" || (onCite && ["ArrowUp", "ArrowLeft"].includes(e.key))) { e.preventDefault(); selectCitation(state.cite - 1); }
-});
-
-// ----------------------------------------------------------------------------------------------- messages
-function status(text, kind = "") {
-  const el = $("status");
-  el.textContent = text || "";
-  el.className = `status ${kind}`;
-  el.hidden = !text;
-}
+import { highlight, onTime } from "./player.js";
+import { refreshLists, renderVideoList } from "./sidebar.js";
+import { $, log, state, status } from "./state.js";
 
 const PANELS = {
   video: ["tree-panel"],
@@ -398,29 +317,6 @@ async function ground(videoId, query) {
   redraw();
 }
 
-async function refreshLists() {
-  const [{ videos }, { runs }] = await Promise.all([getJSON("/api/videos"), getJSON("/api/runs?limit=100")]);
-  state.runs = runs;
-  const sel = $("ask-video");
-  const keep = sel.value;
-  clear(sel);
-  for (const v of videos) sel.append(h("option", { value: v.id }, `${v.name}${v.indexed ? "" : " (not indexed)"}`));
-  if (keep) sel.value = keep;
-  const vl = clear($("video-list"));
-  if (!videos.length) vl.append(h("li", { class: "muted" }, "No videos yet: add one below."));
-  for (const v of videos) {
-    vl.append(h("li", {}, h("a", { href: `#/video/${v.id}`, title: v.path }, v.name),
-      h("span", { class: "muted small" }, v.indexed ? ` ${fmtTime(v.duration)}` : " not indexed")));
-  }
-  const rl = clear($("run-list"));
-  if (!runs.length) rl.append(h("li", { class: "muted" }, "No runs yet: ask a question."));
-  for (const r of runs) {
-    rl.append(h("li", { class: "run-item" }, h("a", { href: `#/run/${r.trace_id}`, title: r.answer || "" }, r.question || r.trace_id),
-      h("div", { class: "muted small" }, `${r.video_name || "?"} · ${r.updated_at ? new Date(r.updated_at).toLocaleString() : ""}`,
-        r.found === false ? " · not found" : "", r.complete ? "" : " · unfinished")));
-  }
-}
-
 function wire() {
   const question = () => $("ask-question").value.trim();
   $("ask-form").addEventListener("submit", (e) => {
@@ -452,6 +348,7 @@ function wire() {
   });
   jobs.listeners.add(async (list, finished) => {
     if (finished.length) refreshLists().catch(() => {});
+    else renderVideoList();
     if (state.view === "video" && state.video && !state.live) {
       const p = buildingOf(state.video.id);
       if (p) await onProgress(state.video.id, p);

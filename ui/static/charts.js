@@ -67,8 +67,8 @@ export function drawTimeline(container, duration, rows) {
   ruler(svg, sc, duration, 0, height);
   rows.forEach((row, i) => {
     const y = 16 + i * (ROW + GAP);
-    svg.append(h("svg:text", { x: 4, y: y + 13, class: `row-label ${row.labelCls || ""}`, fill: row.labelColor || null },
-      shortLabel(row.label), title(row.title || row.label)));
+    svg.append(h("svg:g", {}, title(row.title || row.label),
+      h("svg:text", { x: 4, y: y + 13, class: `row-label ${row.labelCls || ""}`, fill: row.labelColor || null }, shortLabel(row.label))));
     svg.append(h("svg:rect", { x: GUTTER, y, width: sc.inner, height: ROW, class: "row-bg" }));
     for (const it of row.items || []) {
       const x0 = sc.x(it.start);

@@ -62,7 +62,7 @@ export function seekButton(t, label, cls = "seek", end = null) {
 }
 
 export function spanButton(s, e) {
-  return seekButton(s, fmtSpan(s, e), "seek", e);
+  return seekButton(s, e - s < 1e-6 ? fmtTime(s) : fmtSpan(s, e), "seek", e);
 }
 
 // A chip: h("span", {class: "chip ..."}, text)

@@ -37,7 +37,7 @@ export function drawPath(container, outline, steps, { complete = false, running 
   const width = Math.max(container.clientWidth || needed, needed);
   const gap = (width - 12 - nodes.reduce((w, n) => w + boxW(n), 0)) / Math.max(nodes.length - 1, 1);
   const loops = outline.edges.filter((e) => e.loop);
-  const top = loops.length ? 34 : 8;
+  const top = loops.length ? 38 : 8;
   const boxH = 24;
   const height = top + boxH + 30;
   const pos = {};
@@ -67,7 +67,7 @@ export function drawPath(container, outline, steps, { complete = false, running 
       const name = LOOP_NAMES[e.target] || `back to ${e.target}`;
       const label = n ? `${name} ×${n}` : `${name} (not taken)`;
       svg.append(h("svg:path", { d, class: cls, "marker-end": marker, dataset: { edge: `${e.source}>${e.target}` } }, title(label)));
-      svg.append(h("svg:text", { x: (x1 + x2) / 2, y: top - 20, class: `loop-label ${state}`, "text-anchor": "middle" }, label));
+      svg.append(h("svg:text", { x: (x1 + x2) / 2, y: top - 26, class: `loop-label ${state}`, "text-anchor": "middle" }, label));
     } else {
       const forward = b.x > a.x;
       const x1 = forward ? a.x + a.w : a.x;
@@ -145,7 +145,10 @@ export function drawWaterfall(container, steps, { running = null, now = null } =
   const maxTokens = Math.max(1, ...steps.map(stepTokens));
   const width = Math.max(container.clientWidth || 600, 360);
   const LABEL = 112;
-  const RIGHT = 96;
+  const RIGHT = 140;
+  const durText = (r, text) => (x(r.end) + 52 < width - RIGHT
+    ? h("svg:text", { x: x(r.end) + 4, y: 0, class: "wf-dur" }, text)
+    : h("svg:text", { x: x(r.start) - 4, y: 0, class: "wf-dur", "text-anchor": "end" }, text));
   const ROWH = 17;
   const inner = width - LABEL - RIGHT - 8;
   const x = (t) => LABEL + (inner * Math.max(0, t)) / span;
@@ -167,18 +170,22 @@ export function drawWaterfall(container, steps, { running = null, now = null } =
       g.append(h("svg:rect", { x: x(r.start), y: y + 2, width: Math.max(x(r.end) - x(r.start), 2), height: ROWH - 5, rx: 2,
         class: `wf-bar node-${s.node}${s.error ? " failed" : ""}` },
       title(`${s.node}: ${fmtDur(s.wall_s)} (from ${fmtDur(r.start)})${s.error ? `\n${s.error}` : ""}`)));
-      g.append(h("svg:text", { x: Math.min(x(r.end) + 4, width - RIGHT - 44), y: y + 11, class: "wf-dur" }, fmtDur(s.wall_s)));
+      const dur = durText(r, fmtDur(s.wall_s));
+      dur.setAttribute("y", y + 11);
+      g.append(dur);
       const tok = stepTokens(s);
       if (tok) {
-        g.append(h("svg:rect", { x: width - RIGHT + 4, y: y + 3, width: Math.max(2, ((RIGHT - 50) * tok) / maxTokens), height: ROWH - 7, class: "wf-tokens" },
+        g.append(h("svg:rect", { x: width - RIGHT + 4, y: y + 3, width: Math.max(2, ((RIGHT - 92) * tok) / maxTokens), height: ROWH - 7, class: "wf-tokens" },
           title(`${tok} tokens · $${fmtNum(stepCost(s), 5)}`)));
-        g.append(h("svg:text", { x: width - 44, y: y + 11, class: "wf-cost" }, `${tok} · $${fmtNum(stepCost(s), 4)}`));
+        g.append(h("svg:text", { x: width - 4, y: y + 11, class: "wf-cost", "text-anchor": "end" }, `${tok} tok · $${fmtNum(stepCost(s), 4)}`));
       }
     } else if (r.kind === "running") {
       g.append(h("svg:text", { x: 4, y: y + 11, class: "wf-label" }, `… ${r.node}`));
       g.append(h("svg:rect", { x: x(r.start), y: y + 2, width: Math.max(x(r.end) - x(r.start), 3), height: ROWH - 5, rx: 2, class: "wf-bar running" },
         title(`${r.node}: running for ${fmtDur(r.end - r.start)}`)));
-      g.append(h("svg:text", { x: Math.min(x(r.end) + 4, width - RIGHT - 60), y: y + 11, class: "wf-dur" }, `${fmtDur(r.end - r.start)} · running`));
+      const dur = durText(r, `${fmtDur(r.end - r.start)} · running`);
+      dur.setAttribute("y", y + 11);
+      g.append(dur);
     } else {
       const c = r.call;
       const name = r.kind === "tool" ? c.name : `LLM ${c.purpose || "call"}`;
@@ -186,7 +193,7 @@ export function drawWaterfall(container, steps, { running = null, now = null } =
         : `LLM ${c.purpose} · ${c.model}: ${fmtDur(c.latency_s)} · ${c.prompt_tokens}+${c.completion_tokens} tokens · $${fmtNum(c.cost_usd, 5)}`;
       g.append(h("svg:text", { x: 14, y: y + 11, class: "wf-sub" }, `↳ ${name}`));
       g.append(h("svg:rect", { x: x(r.start), y: y + 4, width: Math.max(x(r.end) - x(r.start), 2), height: ROWH - 9, rx: 2, class: `wf-call ${r.kind}` }, title(tip)));
-      if (r.kind === "llm") g.append(h("svg:text", { x: width - 44, y: y + 11, class: "wf-cost muted" }, `${c.prompt_tokens + c.completion_tokens}`));
+      if (r.kind === "llm") g.append(h("svg:text", { x: width - 4, y: y + 11, class: "wf-cost", "text-anchor": "end" }, `${c.prompt_tokens}+${c.completion_tokens}`));
     }
     svg.append(g);
   });

@@ -52,7 +52,7 @@ export function runRows(r, prefix = "") {
     rows.push({ label: `${prefix}${id}`, labelColor: color, title: r.trace?.plan?.sub_events?.find((e) => e.id === id)?.description || id, items });
   }
   const t = r.target;
-  if (t && t.found !== false) rows.push({ label: `${prefix}answer span`, items: [{ start: t.start, end: Math.max(t.end, t.start), cls: "target", color: "#333", text: "the span the answer is about" }] });
+  if (t && t.found !== false) rows.push({ label: `${prefix}answer`, title: "the span the answer is about", items: [{ start: t.start, end: Math.max(t.end, t.start), cls: "target", color: "#333", text: "the span the answer is about" }] });
   const cites = r.answer?.citations || [];
   if (cites.length) {
     rows.push({

@@ -57,7 +57,7 @@ function locateCard(s) {
 }
 
 function occurrenceLine(o) {
-  return line(spanButton(o.start, o.end), " ", chip(o.channel, `ch-${o.channel}`), ` ${fmtNum(o.score, 2)} `, quote(o.text));
+  return line(spanButton(o.start, o.end), " ", chip(o.channel, `ch-${o.channel}`), h("span", { class: "muted small" }, ` score ${Number(o.score).toFixed(2)} `), quote(o.text));
 }
 
 function groundCard(s) {
@@ -119,9 +119,15 @@ function answerCard(s) {
 
 function verifyCard(s) {
   const a = s.outputs?.answer || {};
-  const out = [line(label("verdict"), a.verified ? h("span", { class: "ok" }, "citations hold up") : h("span", { class: "bad" }, "not verified"))];
-  listOf(s.outputs?.rejected, (r) => out.push(h("div", { class: "card-indent small bad" }, `dropped: ${r.reason || r.why || JSON.stringify(r).slice(0, 120)}`)));
-  if (s.outputs?.feedback) out.push(line(label("asks to re-answer"), s.outputs.feedback));
+  const kept = (a.citations || []).length;
+  const verdict = s.outputs?.feedback ? h("span", { class: "bad" }, "no citation holds up: a new answer is asked for")
+    : kept ? h("span", { class: "ok" }, `${kept} citation${kept > 1 ? "s" : ""} hold${kept > 1 ? "" : "s"} up`)
+      : h("span", { class: "muted" }, a.found === false ? "nothing to cite (not found)" : "no citations");
+  const out = [line(label("verdict"), verdict)];
+  const dropped = listOf(s.outputs?.rejected, (r) => r);
+  if (dropped.length) out.push(line(label("dropped so far")));
+  dropped.forEach((r) => out.push(h("div", { class: "card-indent small bad" }, `${r.channel || ""} ${r.text ? `“${r.text}” ` : ""}— ${r.reason || "rejected"}`)));
+  if (s.outputs?.feedback) out.push(line(label("feedback"), s.outputs.feedback));
   return out;
 }
 
