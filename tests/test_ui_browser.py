@@ -47,8 +47,9 @@ def wait_js(page: Any, expression: str, timeout: float = 10.0) -> None:
     refuses, rightly)."""
     deadline = time.monotonic() + timeout
     while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still false after {timeout}s: {expression}")
+        if time.monotonic() > deadline:  # say where the page was
+            shown = page.evaluate("[location.hash, document.body.dataset.view, document.querySelector('#status').textContent]")
+            raise AssertionError(f"still false after {timeout}s: {expression} (page: {shown})")
         page.wait_for_timeout(50)
 
 
@@ -218,8 +219,9 @@ def test_two_runs_at_once_a_cancelled_one_and_compare(monkeypatch: pytest.Monkey
     question = "what is said about the train?"
     with browser_page(app_for(cache, max_runs=2, max_queued=4)) as (page, base, errors):
         for _ in range(3):
+            before = page.evaluate("location.hash")
             ask_in_page(page, question)
-            wait_js(page, "location.hash.startsWith('#/job/') && document.body.dataset.view === 'live'")
+            wait_js(page, f"location.hash.startsWith('#/job/') && location.hash !== {before!r}", 20)
         third = page.locator("#job-list li.job[data-status='queued']")
         third.wait_for(timeout=10_000)
         third.locator("button.cancel").click()

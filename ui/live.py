@@ -32,12 +32,13 @@ DONE = frozenset({"ok", "degraded", "skipped", "failed"})
 class IndexProgress:
     """The build of one index as the page shows it."""
 
-    def __init__(self, video: str, settings: Settings, root: Path | None) -> None:
+    def __init__(self, video: str, settings: Settings, root: Path | None, t0: float | None = None) -> None:
+        """``t0``: when the build started (``time.monotonic()``; now by default)."""
         from vidreason.tools.index.stages import enabled_stages
 
         self.video = video
         self.root = root
-        self.t0 = time.monotonic()
+        self.t0 = time.monotonic() if t0 is None else t0
         self.decode = 0.0
         self.decode_seen = False
         self.stages: list[dict[str, Any]] = [
@@ -123,6 +124,7 @@ async def index_with_progress(state: UIState, job: Job, entry: VideoEntry) -> Vi
         loop.call_soon_threadsafe(queue.put_nowait, (stage, fraction))
 
     job.status = "indexing"
+    t0 = time.monotonic()
     task = asyncio.ensure_future(asyncio.to_thread(state.reasoner.index, entry.path, progress=progress))
     tracker: IndexProgress | None = None
     last_line = ""
@@ -136,7 +138,7 @@ async def index_with_progress(state: UIState, job: Job, entry: VideoEntry) -> Vi
         else:
             if tracker is None:  # something is being built: show every stage of the build
                 root = await asyncio.to_thread(_index_root, state.settings, entry.path)
-                tracker = IndexProgress(str(entry.path), state.settings, root)
+                tracker = IndexProgress(str(entry.path), state.settings, root, t0)
             await asyncio.to_thread(tracker.update, stage, fraction)
             line = f"indexing {entry.path.name}: {stage} {fraction:.0%}"
             if line != last_line:

@@ -112,7 +112,10 @@ async function loadVideo(id, fresh = false) {
       (building ? " · index in progress" : "") + (deg.length ? ` · degraded: ${deg.join(", ")}` : "")
     : `${v.name} · ${building ? "indexing…" : "not indexed"}`;
   $("ask-video").value = id;
-  showProgress(building?.stages?.length ? building : null);
+  const built = state.view === "video" && v.index && !building
+    ? { final: true, stages: Object.entries(v.index.stages).map(([name, st]) => ({ name, status: st.status, wall_s: st.wall_s, reason: st.reason })) }
+    : null;
+  showProgress(building?.stages?.length ? building : built);
   log({ ev: "video", indexed: !!v.indexed, partial: !!v.partial, transcript: (v.transcript || []).length, nodes: (v.nodes || []).length });
 }
 
@@ -352,7 +355,7 @@ function wire() {
     if (state.view === "video" && state.video && !state.live) {
       const p = buildingOf(state.video.id);
       if (p) await onProgress(state.video.id, p);
-      else if (!$("progress-panel").hidden || finished.some((j) => j.video_id === state.video.id)) { status(""); await showVideo(state.video.id); }
+      else if (state.progressDone >= 0 || finished.some((j) => j.video_id === state.video.id)) { status(""); await showVideo(state.video.id); }
     }
   });
   window.addEventListener("hashchange", route);

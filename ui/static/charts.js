@@ -31,7 +31,7 @@ function ruler(svg, sc, duration, y, height) {
   const step = niceStep(duration, sc.inner);
   for (let t = 0; t <= duration + 1e-6; t += step) {
     svg.append(h("svg:line", { x1: sc.x(t), x2: sc.x(t), y1: y, y2: y + height, class: "tick" }));
-    svg.append(h("svg:text", { x: sc.x(t) + 2, y: y + 10, class: "tick-label" }, fmtTime(t)));
+    if (sc.x(t) + 40 < sc.x(duration) + RIGHT) svg.append(h("svg:text", { x: sc.x(t) + 2, y: y + 10, class: "tick-label" }, fmtTime(t)));
   }
 }
 

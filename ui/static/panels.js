@@ -166,10 +166,15 @@ export function renderProgress(el, p) {
   clear(el);
   if (!p) return;
   const pct = Math.round((p.decode || 0) * 100);
-  el.append(h("div", { class: "progress-head" },
-    h("span", { class: "spinner", "aria-hidden": "true" }), " ", h("b", {}, p.message || "indexing"),
-    h("span", { class: "muted small" }, ` · ${p.done}/${p.total} stages · ${fmtDur(p.elapsed_s)}${p.eta_s ? ` · about ${fmtDur(p.eta_s)} left in decoding` : ""}`)));
-  el.append(h("div", { class: "bar", title: `decode ${pct}%` }, h("div", { class: "bar-fill", style: { width: `${pct}%` } })));
+  if (p.final) {
+    const wall = (p.stages || []).reduce((n, s) => n + (s.wall_s || 0), 0);
+    el.append(h("p", { class: "muted small" }, `${p.stages.length} stages · ${fmtDur(wall)} of stage work when built · hover a stage for why it is not ok`));
+  } else {
+    el.append(h("div", { class: "progress-head" },
+      h("span", { class: "spinner", "aria-hidden": "true" }), " ", h("b", {}, p.message || "indexing"),
+      h("span", { class: "muted small" }, ` · ${p.done}/${p.total} stages · ${fmtDur(p.elapsed_s)}${p.eta_s ? ` · about ${fmtDur(p.eta_s)} left in decoding` : ""}`)));
+    el.append(h("div", { class: "bar", title: `decode ${pct}%` }, h("div", { class: "bar-fill", style: { width: `${pct}%` } })));
+  }
   el.append(h("ul", { class: "stage-list" }, (p.stages || []).map((s) =>
     h("li", { class: `stage st-${s.status}`, dataset: { stage: s.name, status: s.status }, title: s.reason || s.status },
       h("span", { class: "stage-mark" }, { ok: "✓", degraded: "!", skipped: "–", failed: "✗", running: "…", pending: "·" }[s.status] || "·"),
