@@ -48,7 +48,7 @@ def wait_js(page: Any, expression: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not page.evaluate(expression):
         if time.monotonic() > deadline:  # say where the page was
-            shown = page.evaluate("[location.hash, document.body.dataset.view, document.querySelector('#status').textContent]")
+            shown = page.evaluate("[location.hash, document.body.dataset.view, document.body.innerText.slice(0, 300)]")
             raise AssertionError(f"still false after {timeout}s: {expression} (page: {shown})")
         page.wait_for_timeout(50)
 
