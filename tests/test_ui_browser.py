@@ -206,26 +206,33 @@ def test_live_progress_while_a_run_indexes(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_two_runs_at_once_a_cancelled_one_and_compare(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
     from vidreason.graphs.nodes import locate
 
     _, cache = indexed_clip()
     nodes_of = locate.hierarchy_nodes
+    gate = threading.Event()
 
-    def slow_nodes(index: Any) -> Any:  # every run spends a second in locate: runs overlap for sure
-        time.sleep(1.0)
+    def held_nodes(index: Any) -> Any:  # runs wait in locate until the test lets them go: they overlap for sure
+        gate.wait(60)
         return nodes_of(index)
 
-    monkeypatch.setattr(locate, "hierarchy_nodes", slow_nodes)
+    monkeypatch.setattr(locate, "hierarchy_nodes", held_nodes)
     question = "what is said about the train?"
     with browser_page(app_for(cache, max_runs=2, max_queued=4)) as (page, base, errors):
-        for _ in range(3):
-            before = page.evaluate("location.hash")
-            ask_in_page(page, question)
-            wait_js(page, f"location.hash.startsWith('#/job/') && location.hash !== {before!r}", 20)
-        third = page.locator("#job-list li.job[data-status='queued']")
-        third.wait_for(timeout=10_000)
-        third.locator("button.cancel").click()
-        page.wait_for_selector("#job-list li.job[data-status='cancelled']", timeout=10_000)
+        try:
+            for _ in range(3):
+                before = page.evaluate("location.hash")
+                ask_in_page(page, question)
+                wait_js(page, f"location.hash.startsWith('#/job/') && location.hash !== {before!r}", 20)
+            third = page.locator("#job-list li.job[data-status='queued']")  # two run, the third waits
+            third.wait_for(timeout=20_000)
+            wait_js(page, "document.querySelectorAll('#job-list li.job[data-status=running]').length === 2", 20)
+            third.locator("button.cancel").click()
+            page.wait_for_selector("#job-list li.job[data-status='cancelled']", timeout=10_000)
+        finally:
+            gate.set()
         wait_js(page, "document.querySelectorAll('#job-list li.job[data-status=done]').length === 2", 90)
         jobs = sorted(api(base, "/api/jobs")["jobs"], key=lambda j: j["seq"])
         assert [j["status"] for j in jobs] == ["done", "done", "cancelled"]
