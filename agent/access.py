@@ -29,6 +29,10 @@ class PathNotAllowed(VideoOpenError):
     """A file outside the allowed roots (or not a regular file) was asked for."""
 
 
+class OutsideAllowedRoots(PathNotAllowed):
+    """A video to register lies outside the allowed folders."""
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (a name or an address, brackets allowed) only reaches this machine."""
     h = host.strip().strip("[]").lower()
@@ -44,7 +48,7 @@ def inside(path: Path, root: Path) -> bool:
     """Whether ``path`` lies inside ``root`` once both are fully resolved (symlinks followed)."""
     try:
         path.resolve(strict=True).relative_to(root.resolve(strict=False))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
         return False
     return True
 
@@ -53,7 +57,7 @@ def checked_file(path: Path, roots: list[Path]) -> Path:
     """``path`` resolved, if it is a regular file inside one of ``roots``; else ``PathNotAllowed``."""
     try:
         real = path.resolve(strict=True)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RuntimeError) as e:
         raise PathNotAllowed(f"{path.name}: no such file") from e
     if not real.is_file():
         raise PathNotAllowed(f"{path.name}: not a regular file")
@@ -75,10 +79,13 @@ class VideoEntry:
 
 
 class VideoRegistry:
-    """Videos a server may serve: id -> resolved path. Thread-safe."""
+    """Videos a server may serve: id -> resolved path. Thread-safe.
 
-    def __init__(self, cache_dir: Path) -> None:
+    ``allow_roots``: folders users may register videos from (None: anywhere this user can read)."""
+
+    def __init__(self, cache_dir: Path, allow_roots: list[Path] | None = None) -> None:
         self.cache_dir = Path(cache_dir)
+        self.allow_roots = None if allow_roots is None else [Path(r).expanduser().resolve() for r in allow_roots]
         self._entries: dict[str, VideoEntry] = {}
         self._verified: set[str] = set()
         self._lock = threading.Lock()
@@ -88,16 +95,34 @@ class VideoRegistry:
     def index_root(self) -> Path:
         return self.cache_dir / "index"
 
+    def _check_allowed(self, p: Path, shown: str) -> None:
+        """``OutsideAllowedRoots`` unless ``p`` lies inside an allowed root (checked on the resolved path, so the
+        answer is the same whether the file exists or not, and symlinks cannot lead out)."""
+        if self.allow_roots is None:
+            return
+        try:
+            real = p.resolve(strict=False)
+        except (OSError, RuntimeError):  # a symlink loop
+            real = p.absolute()
+        if not any(real == r or r in real.parents for r in self.allow_roots):
+            where = "no folder is allowed (start with --allow DIR)" if not self.allow_roots else "the --allow folders"
+            raise OutsideAllowedRoots(f"{shown!r}: not registrable here; videos may come from {where}")
+
     def register(self, path: str | Path, *, source: str = "ui") -> VideoEntry:
         """Register a video file the user named; ``VideoOpenError`` unless it is a regular file that probes
-        as a video."""
+        as a video and (for ``source="ui"``) lies inside the ``allow_roots``."""
         p = Path(path).expanduser()
+        shown = str(path)[:200]
+        if source == "ui":
+            self._check_allowed(p, shown)
         try:
             real = p.resolve(strict=True)
+        except RuntimeError as e:  # Python 3.11 reports symlink loops this way
+            raise VideoOpenError(f"{shown!r}: symlink loop") from e
         except OSError as e:
-            raise VideoOpenError(f"{str(path)!r}: no such file") from e
+            raise VideoOpenError(f"{shown!r}: no such file") from e
         if not real.is_file():
-            raise VideoOpenError(f"{str(path)!r}: not a regular file")
+            raise VideoOpenError(f"{shown!r}: not a regular file")
         self._verify(real)
         entry = VideoEntry(id=video_id(real), path=real, source=source)
         with self._lock:
@@ -128,7 +153,7 @@ class VideoRegistry:
                 data = json.loads(m.read_text())
                 raw = Path(str(data["video"]["path"])).expanduser()
                 real = raw.resolve(strict=True)
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError, RuntimeError):
                 continue
             if not real.is_file():
                 continue
@@ -162,7 +187,7 @@ class VideoRegistry:
             return None
         try:
             vid = video_id(Path(path).expanduser())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RuntimeError):
             return None
         return self.get(vid, rescan=rescan)
 
@@ -179,6 +204,7 @@ class VideoRegistry:
 
 
 __all__ = [
+    "OutsideAllowedRoots",
     "PathNotAllowed",
     "VideoEntry",
     "VideoRegistry",

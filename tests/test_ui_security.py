@@ -1,5 +1,7 @@
 """What the trace viewer refuses: path traversal (``..``, encoded ``%2e%2e``, absolute paths), symlinks out of
-the cache, non-video files, foreign Host headers and cross-origin writes; loopback by default."""
+the cache, non-video files, foreign Host headers and cross-origin writes (loopback by default; an explicit
+``--allowed-host`` list elsewhere), large request bodies, validation errors that would echo the request, and
+registrations outside the ``--allow`` folders."""
 
 from __future__ import annotations
 
@@ -150,13 +152,154 @@ def test_loopback_detection_and_exposure_warning() -> None:
         assert warning is not None and host in warning and "127.0.0.1" in warning
 
 
-def test_non_loopback_bind_accepts_other_hosts(setup: dict[str, Any]) -> None:
+def test_non_loopback_bind_answers_only_the_allowed_hosts(setup: dict[str, Any]) -> None:
+    """DNS rebinding: on 0.0.0.0 only the names given with --allowed-host (and loopback ones) are answered."""
     from fastapi.testclient import TestClient
 
     from vidreason.ui.app import create_app
 
-    app = create_app(ui_settings(setup["cache"]), host="0.0.0.0")
-    assert TestClient(app, base_url="http://192.168.1.10:8765").get("/api/health").status_code == 200
+    app = create_app(ui_settings(setup["cache"]), host="0.0.0.0", allowed_hosts=["viewer.lan", "192.168.1.10"])
+    c = TestClient(app, base_url="http://viewer.lan:8765")
+    for ok in ["viewer.lan:8765", "VIEWER.lan", "192.168.1.10:8765", "localhost:8765", "127.0.0.1"]:
+        assert c.get("/api/health", headers={"Host": ok}).status_code == 200, ok
+    for bad in ["evil.example", "evil.example:8765", "192.168.1.11:8765", "viewer.lan.evil.example", ""]:
+        r = c.get("/api/health", headers={"Host": bad})
+        assert r.status_code == 400 and "not allowed" in r.json()["error"], bad
+    vid = setup["vid"]
+    r = c.post(f"/api/videos/{vid}/index", headers={"Origin": "http://viewer.lan:8765"})
+    assert r.status_code == 200
+    for origin in ["http://evil.example", "http://viewer.lan:9999", "null"]:
+        r = c.post(f"/api/videos/{vid}/index", headers={"Origin": origin})
+        assert r.status_code == 403, origin
+    # a specific address is its own name; 0.0.0.0 names nothing
+    alone = TestClient(create_app(ui_settings(setup["cache"]), host="10.1.2.3"), base_url="http://10.1.2.3:8765")
+    assert alone.get("/api/health").status_code == 200
+    assert alone.get("/api/health", headers={"Host": "evil.example"}).status_code == 400
+    nobody = TestClient(create_app(ui_settings(setup["cache"]), host="0.0.0.0"), base_url="http://192.168.1.10:8765")
+    assert nobody.get("/api/health").status_code == 400
+
+
+def test_registration_is_limited_to_the_allowed_folders(setup: dict[str, Any], tmp_path: Path) -> None:
+    """Outside the --allow folders a path is refused with the same words whether it exists or not; a symlink
+    inside pointing outside, and ``..``, do not get out."""
+    from fastapi.testclient import TestClient
+
+    from vidreason.ui.app import create_app
+
+    allowed = tmp_path / "videos"
+    allowed.mkdir()
+    inside = allowed / "clip.mp4"
+    shutil.copy(setup["video"], inside)
+    (allowed / "out.mp4").symlink_to(setup["video"])
+    (allowed / "loop.mp4").symlink_to(allowed / "loop.mp4")
+    settings = ui_settings(setup["cache"])
+    remote = create_app(settings, host="0.0.0.0", allowed_hosts=["viewer.lan"], allow_roots=[allowed])
+    c = TestClient(remote, base_url="http://viewer.lan:8765")
+    assert c.post("/api/videos", json={"path": str(inside)}).status_code == 200
+    refusals = set()
+    for path in [
+        str(setup["video"]),
+        str(setup["secret"]),
+        str(tmp_path / "missing.mp4"),
+        "/etc/passwd",
+        str(allowed / ".." / "secret.txt"),
+        str(allowed / "out.mp4"),
+    ]:
+        r = c.post("/api/videos", json={"path": path})
+        assert r.status_code == 403, path
+        refusals.add(r.json()["error"].replace(path[:200], "PATH"))
+    assert len(refusals) == 1  # existing or not, readable or not: the same answer
+    r = c.post("/api/videos", json={"path": str(allowed / "missing.mp4")})
+    assert r.status_code == 400 and "no such file" in r.json()["error"]
+    r = c.post("/api/videos", json={"path": str(allowed / "loop.mp4")})
+    assert r.status_code == 400 and "symlink loop" in r.json()["error"]  # one line, not a 500
+    # without --allow a non-loopback viewer registers nothing (videos named at start and indexed ones still show)
+    closed = TestClient(
+        create_app(settings, host="0.0.0.0", allowed_hosts=["viewer.lan"]), base_url="http://viewer.lan"
+    )
+    r = closed.post("/api/videos", json={"path": str(inside)})
+    assert r.status_code == 403 and "--allow" in r.json()["error"]
+    assert any(v["name"] == "speech.mp4" for v in closed.get("/api/videos").json()["videos"])
+    # on loopback, --allow limits too; without it anything readable that probes as a video
+    local = TestClient(create_app(settings, allow_roots=[allowed]), base_url=BASE)
+    assert local.post("/api/videos", json={"path": str(setup["video"])}).status_code == 403
+    assert setup["client"].post("/api/videos", json={"path": str(allowed / "loop.mp4")}).status_code == 400
+
+
+def test_request_bodies_are_limited(setup: dict[str, Any]) -> None:
+    from fastapi.testclient import TestClient
+
+    from vidreason.ui.app import create_app
+
+    c = TestClient(create_app(ui_settings(setup["cache"]), max_body_bytes=2000), base_url=BASE)
+    big = json.dumps({"video_id": setup["vid"], "question": "q" * 5000})
+    r = c.post("/api/ask", content=big, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "qqqq" not in r.text and "2000 bytes" in r.json()["error"]
+
+    def chunks() -> Any:  # no Content-Length: counted while read
+        for _ in range(10):
+            yield b'{"path": "' + b"x" * 400
+
+    r = c.post("/api/videos", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "xxxx" not in r.text
+    r = c.post("/api/videos", content=b"{}", headers={"Content-Type": "application/json", "Content-Length": "abc"})
+    assert r.status_code in (400, 413)
+    ok = c.post("/api/ask", json={"video_id": "f" * 16, "question": "what?"})
+    assert ok.status_code == 404  # small bodies pass through to the app
+    default = setup["client"].post("/api/ask", content=b"x" * (2 << 20), headers={"Content-Type": "application/json"})
+    assert default.status_code == 413  # 1 MiB by default
+
+
+def test_validation_errors_never_echo_the_request(setup: dict[str, Any]) -> None:
+    c, vid = setup["client"], setup["vid"]
+    marker = "ECHO-ME-" * 40
+    cases = [
+        ("/api/ask", {"video_id": vid, "question": marker * 400}),
+        ("/api/ask", {"video_id": marker, "question": "what?"}),
+        ("/api/ask", {"video_id": vid, "question": {"nested": marker}}),
+        ("/api/videos", {"path": [marker]}),
+        ("/api/ground", {"video_id": vid, "query": "x", "channels": [marker]}),
+        ("/api/jobs", {"kind": marker, "video_id": vid}),
+    ]
+    for url, body in cases:
+        r = c.post(url, json=body)
+        assert r.status_code == 422, (url, r.status_code)
+        assert "ECHO-ME" not in r.text and r.json()["kind"] == "ValidationError", url
+        assert r.json()["error"].startswith("invalid request: ")
+    r = c.post("/api/ask", content=b'{"question": "ECHO-ME', headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and "ECHO-ME" not in r.text
+
+
+def test_json_endpoints_fuzzed(setup: dict[str, Any]) -> None:
+    """Arbitrary JSON to every JSON endpoint: a 4xx with a short one-line error, never a 500; validation errors
+    never carry the input back."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    c = setup["client"]
+    text = st.text(min_size=0, max_size=60)
+    scalar = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | text
+    value = st.recursive(
+        scalar, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=8
+    )
+    keys = st.sampled_from(["video_id", "question", "path", "query", "channels", "kind"])
+    body = st.dictionaries(keys, value, max_size=4)
+
+    @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(url=st.sampled_from(["/api/ask", "/api/videos", "/api/ground", "/api/jobs"]), payload=body)
+    def check(url: str, payload: dict[str, Any]) -> None:
+        if url in ("/api/ask", "/api/ground", "/api/jobs") and payload.get("video_id") == setup["vid"]:
+            payload = {**payload, "video_id": "f" * 16}  # never start real work
+        r = c.post(url, json=payload)
+        assert 400 <= r.status_code < 500, (url, payload, r.status_code, r.text[:200])
+        error = r.json()["error"]
+        assert isinstance(error, str) and "\n" not in error and len(r.content) < 1000
+        if r.status_code == 422:  # validation errors name fields, never values
+            for v in payload.values():
+                if isinstance(v, str) and len(v) >= 12:
+                    assert v not in r.text
+
+    check()
 
 
 def test_cli_binds_loopback_by_default_and_warns_otherwise(
@@ -172,10 +315,15 @@ def test_cli_binds_loopback_by_default_and_warns_otherwise(
     assert main(["ui", *common]) == 0
     assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8765
     assert "WARNING" not in capsys.readouterr().err
-    assert main(["ui", "--host", "0.0.0.0", "--port", "9001", *common]) == 0
+    assert main(["ui", "--host", "0.0.0.0", "--port", "9001", *common]) == 1  # which names may reach it?
+    assert "--allowed-host" in capsys.readouterr().err
+    args = ["ui", "--host", "0.0.0.0", "--port", "9001", "--allowed-host", "viewer.lan", "--allow", str(tmp_path)]
+    assert main([*args, "--max-runs", "3", "--max-body", "5000", *common]) == 0
     assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 9001
     err = capsys.readouterr().err
     assert "WARNING" in err and "0.0.0.0:9001" in err
+    app = calls[-1]["app"]
+    assert app.state.ui.jobs.max_running == 3 and app.state.ui.registry.allow_roots == [tmp_path.resolve()]
     with pytest.raises(SystemExit):
         main(["ui", "--port", "70000", *common])
     assert main(["ui", "--video", str(tmp_path / "nope.mp4"), *common]) == 1

@@ -1,6 +1,7 @@
 """Shared setup for the trace-viewer tests: a generated speech clip indexed once per test process (visual
-channel off, BM25-only text matching, so it is fast), a uvicorn server on a free loopback port in a thread,
-and the chromium launch options (Debian's chromium, no browser download)."""
+channel off, BM25-only text matching, so it is fast) with the true span of each utterance and the line the
+recogniser heard there (tests never assume espeak-ng's wording), a uvicorn server on a free loopback port in a
+thread, a faked diarized transcript, and the chromium launch options (Debian's chromium, no download)."""
 
 from __future__ import annotations
 
@@ -64,13 +65,63 @@ def indexed_clip() -> tuple[Path, Path]:
         folder = Path(tempfile.mkdtemp(prefix="vidreason-ui-"))
         atexit.register(shutil.rmtree, folder, True)
         path = folder / "speech.mp4"
-        make_speech_video(path, UTTERANCES, duration=DURATION)
+        words = make_speech_video(path, UTTERANCES, duration=DURATION)
+        for start, text in UTTERANCES:  # the synthesised words of each utterance give its true span
+            mine = [w for w in words if w.start >= start - 1e-6][: len(text.split())]
+            _SHARED[f"span:{text}"] = (mine[0].start, mine[-1].end)
         cache = folder / "cache"
         settings = ui_settings(cache)
         install_fast_matcher(settings)
         VideoIndex.build(path, settings)
         _SHARED["clip"] = (path, cache)
     return _SHARED["clip"]
+
+
+def true_span(text: str) -> tuple[float, float]:
+    """Where ``text`` (one of ``UTTERANCES``) is spoken in the shared clip (from the synthesiser's word times)."""
+    indexed_clip()
+    return _SHARED[f"span:{text}"]  # type: ignore[no-any-return]
+
+
+def heard_line(text: str) -> dict[str, Any]:
+    """The transcript line the recogniser produced where ``text`` is spoken (whatever words it heard), as the
+    index stores it: ``{"start", "end", "text"}``."""
+    from vidreason.tools.index.video_index import VideoIndex
+
+    path, cache = indexed_clip()
+    s, e = true_span(text)
+    segments = VideoIndex.load(path, ui_settings(cache)).get("transcript").segments
+    hits = [seg for seg in segments if seg.end > s and seg.start < e]
+    assert len(hits) == 1, f"expected one transcript line over {s:.2f}-{e:.2f}s, got {hits}"
+    return {"start": hits[0].start, "end": hits[0].end, "text": hits[0].text.strip()}
+
+
+def quotes(answer_text: str, line: str) -> bool:
+    """Whether the answer quotes ``line`` (case and punctuation ignored)."""
+    import re
+
+    def norm(t: str) -> str:
+        return " ".join(re.findall(r"[a-z0-9']+", t.lower()))
+
+    return norm(line) in norm(answer_text)
+
+
+@contextlib.contextmanager
+def fake_speakers(labels: tuple[str, ...] = ("Ana", "Ben")) -> Iterator[None]:
+    """A diarized transcript until exit: speech lines get speaker labels (line i -> ``labels[i % n]``) as the
+    speech channel will provide them. Indexes opened inside the block see them (views are memoised per index)."""
+    from vidreason.tools.index import views
+
+    original = views._speech
+
+    def labelled(index: Any) -> list[Any]:
+        return [it.model_copy(update={"speaker": labels[i % len(labels)]}) for i, it in enumerate(original(index))]
+
+    views._speech = labelled  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        views._speech = original  # type: ignore[assignment]
 
 
 def free_port() -> int:

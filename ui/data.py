@@ -12,8 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from vidreason.graphs.traces import Trace, TraceStore
-from vidreason.tools.core.errors import TraceNotFound, VidreasonError
+from vidreason.tools.core.errors import VidreasonError
 from vidreason.tools.core.settings import Settings
 from vidreason.tools.index.manifest import Manifest
 from vidreason.tools.index.video_index import VideoIndex
@@ -44,9 +43,10 @@ class IndexCache:
         with self._lock:
             self._open[vid] = (index.manifest.updated, index)
 
-    def get(self, entry: VideoEntry) -> VideoIndex | None:
-        """The index of ``entry`` (the viewer's settings first, else the newest manifest), or None."""
-        manifests = [data for e, data in self.registry.scan() if e.id == entry.id]
+    def get(self, entry: VideoEntry, *, fresh: bool = False) -> VideoIndex | None:
+        """The index of ``entry`` (the viewer's settings first, else the newest manifest), or None. ``fresh``
+        rescans the cache now (a build in progress commits stages one by one)."""
+        manifests = [data for e, data in self.registry.scan(**({"max_age": 0} if fresh else {})) if e.id == entry.id]
         with self._lock:
             known = self._open.get(entry.id)
         if known is not None:  # reuse it unless its own manifest changed (other indexes of the video don't count)
@@ -127,15 +127,37 @@ def tree_nodes(index: VideoIndex) -> list[dict[str, Any]]:
     return out
 
 
-def video_detail(entry: VideoEntry, index: VideoIndex | None) -> dict[str, Any]:
-    """Everything the player's timeline and the hierarchy tree need."""
-    out: dict[str, Any] = {"id": entry.id, "name": entry.path.name, "path": str(entry.path), "indexed": False}
+def _frame_count(index: VideoIndex) -> int:
+    try:
+        return len(index.frame_times)
+    except VidreasonError:  # a build in progress has not committed its frame table yet
+        return 0
+
+
+def speakers_of(items: list[dict[str, Any]]) -> list[str]:
+    """The speaker labels of transcript lines, in order of first appearance (empty without diarization)."""
+    return list(dict.fromkeys(str(it["speaker"]) for it in items if it.get("speaker")))
+
+
+def video_detail(entry: VideoEntry, index: VideoIndex | None, building: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the player's timeline, the transcript and the hierarchy tree need. ``building`` is the
+    progress of a build in progress: the index is then what has been committed so far (``partial``)."""
+    out: dict[str, Any] = {
+        "id": entry.id,
+        "name": entry.path.name,
+        "path": str(entry.path),
+        "indexed": False,
+        "partial": False,
+        "building": building,
+    }
     if index is None:
         return out
     info = index.info
     thumbs = index.get("thumbnails") or {}
+    transcript = _items(index, "speech")
     out.update(
-        indexed=True,
+        indexed=building is None,
+        partial=building is not None,
         duration=index.duration,
         width=info.width,
         height=info.height,
@@ -144,7 +166,7 @@ def video_detail(entry: VideoEntry, index: VideoIndex | None) -> dict[str, Any]:
         index={
             "root": str(index.root),
             "fps": index.manifest.fps,
-            "frames": len(index.frame_times),
+            "frames": _frame_count(index),
             "stages": {
                 n: {"status": s.status, "reason": s.reason, "wall_s": s.wall_s}
                 for n, s in index.manifest.stages.items()
@@ -153,7 +175,8 @@ def video_detail(entry: VideoEntry, index: VideoIndex | None) -> dict[str, Any]:
         },
         thumbnails_every=int(thumbs.get("every", 1)) if isinstance(thumbs, dict) else 1,
         nodes=tree_nodes(index),
-        transcript=_items(index, "speech"),
+        transcript=transcript,
+        speakers=speakers_of(transcript),
         captions=_items(index, "caption"),
         ocr=_items(index, "ocr"),
     )
@@ -173,121 +196,10 @@ def thumbnail_path(index: VideoIndex, frame_index: int) -> Path | None:
     return None
 
 
-# -------------------------------------------------------------------------------------------------- runs
-
-
-def list_runs(store: TraceStore, limit: int = 100) -> list[dict[str, Any]]:
-    """Stored runs, most recent first: id, question, video, when, whether finished, the answer's first line.
-
-    Reads only each thread's latest checkpoint (one SQLite connection for all)."""
-    rows = []
-    for tid, snap in store.latest(limit=limit):
-        values = snap.values
-        answer = values.get("answer") or {}
-        rows.append(
-            {
-                "trace_id": tid,
-                "question": values.get("question"),
-                "video": values.get("video"),
-                "updated_at": snap.created_at,
-                "complete": not snap.next,
-                "steps": len(values.get("steps") or []),
-                "answer": (answer.get("text") or "")[:200] or None,
-            }
-        )
-    return rows
-
-
-def _last_output(trace: Trace, node: str) -> dict[str, Any]:
-    for step in reversed(trace.steps):
-        if step.node == node:
-            return step.outputs
-    return {}
-
-
-def run_detail(trace: Trace, entry: VideoEntry | None, index: VideoIndex | None) -> dict[str, Any]:
-    """A stored run with what its page needs: the video id, the ordering verdict, proposals per sub-event,
-    the chosen spans, usage totals and citations with thumbnail links."""
-    from vidreason.agent.reasoner import usage_of
-
-    constrain = _last_output(trace, "constrain")
-    assignment = constrain.get("assignment") or {}
-    groundings = _last_output(trace, "ground").get("groundings") or {}
-    answer = dict(trace.answer or {})
-    citations = []
-    for c in answer.get("citations") or []:
-        c = dict(c)
-        if entry is not None and index is not None and isinstance(c.get("frame_index"), int):
-            c["thumbnail"] = f"/api/videos/{entry.id}/frames/{c['frame_index']}.jpg"
-        citations.append(c)
-    answer["citations"] = citations
-    video_name = Path(trace.video).name if trace.video else None
-    return {
-        "trace": trace.model_dump(mode="json", exclude={"answer"}),
-        "answer": answer or None,
-        "video_id": entry.id if entry is not None else None,
-        "video_name": entry.path.name if entry is not None else video_name,
-        "duration": index.duration if index is not None else None,
-        "verdict": {
-            "satisfied": assignment.get("satisfied"),
-            "relaxed": assignment.get("relaxed"),
-            "violated": assignment.get("violated") or [],
-            "score": assignment.get("score"),
-            "method": assignment.get("method"),
-            "constraints": next(
-                (s.inputs.get("constraints") for s in reversed(trace.steps) if s.node == "constrain"), []
-            ),
-            "replans": max(0, sum(1 for s in trace.steps if s.node == "plan") - 1),
-        }
-        if assignment
-        else None,
-        "target": constrain.get("target"),
-        "chosen": assignment.get("chosen") or {},
-        "proposals": groundings,
-        "usage": usage_of(trace.steps).model_dump(mode="json"),
-    }
-
-
-def run_curves(trace: Trace, index: VideoIndex) -> dict[str, Any]:
-    """Per sub-event of the run's plan: its similarity curves over the whole video (the channels it names,
-    as the ``ground`` step scored them) and TFVTG's spans on them."""
-    from vidreason.tools.core.plan import Plan
-    from vidreason.tools.retrieval import planner_tools
-
-    if not trace.plan:
-        return {"sub_events": []}
-    plan = Plan.model_validate(trace.plan)
-    out = []
-    for event in plan.sub_events:
-        g = planner_tools.ground(index, event)
-        out.append(
-            {
-                "id": event.id,
-                "description": event.description,
-                "channels": list(event.channels),
-                "curve_times": g.curve_times,
-                "curves": g.curves,
-                "spans": [s.model_dump(mode="json") for s in g.spans[:6]],
-                "degraded": g.degraded,
-            }
-        )
-    return {"sub_events": out}
-
-
-def get_trace(store: TraceStore, trace_id: str, *, redact: bool = False) -> Trace:
-    """``store.get`` with a clear error for malformed ids."""
-    if not trace_id or len(trace_id) > 128 or not all(ch.isalnum() or ch in "-_.:" for ch in trace_id):
-        raise TraceNotFound(f"malformed trace id {trace_id[:40]!r}")
-    return store.get(trace_id, redact=redact)
-
-
 __all__ = [
     "IndexCache",
     "ManifestIndex",
-    "get_trace",
-    "list_runs",
-    "run_curves",
-    "run_detail",
+    "speakers_of",
     "thumbnail_path",
     "tree_nodes",
     "video_detail",

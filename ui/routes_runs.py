@@ -1,26 +1,27 @@
-"""Run routes: stored runs (traces), one run with its derived views, the similarity curves of its
-sub-events, JSON export, and ``POST /api/ask`` which streams a new run's steps as server-sent events."""
+"""Run routes: stored runs (traces), one run with its derived views, the similarity curves of its sub-events,
+JSON export, the reasoning graph's outline, and jobs: ``POST /api/ask`` (a question, streamed as server-sent
+events), ``POST /api/jobs`` (a question or an index build, followed with ``GET /api/jobs/{id}/events``), the
+job list and cancellation."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from vidreason.tools.core.errors import IndexNotFound, VidreasonError
+from vidreason.tools.core.errors import IndexNotFound, InvalidQuestion
 from vidreason.tools.planning.question import validate_question
-from vidreason.ui.data import get_trace, list_runs, run_curves, run_detail
+from vidreason.ui.jobs import Job
+from vidreason.ui.live import build_index, run_question
 from vidreason.ui.routes_videos import entry_of
-from vidreason.ui.security import VideoEntry
-from vidreason.ui.state import UIState, status_of, ui_state
+from vidreason.ui.run_views import get_trace, graph_outline, list_runs, run_curves, run_detail, run_state
+from vidreason.ui.state import UIState, ui_state
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api")
 
 
@@ -29,9 +30,18 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=100_000)
 
 
+class JobRequest(BaseModel):
+    kind: Literal["ask", "index"] = "ask"
+    video_id: str = Field(min_length=1, max_length=64)
+    question: str | None = Field(None, max_length=100_000)
+
+
 def sse(event: str, data: Any) -> bytes:
     """One server-sent event (``data`` as one line of JSON)."""
     return f"event: {event}\ndata: {json.dumps(data, default=str)}\n\n".encode()
+
+
+EVENT_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
 @router.get("/runs")
@@ -50,13 +60,14 @@ def _detail(state: UIState, trace_id: str, redact: bool) -> dict[str, Any]:
     trace = get_trace(state.traces, trace_id, redact=redact)
     entry = state.registry.by_path(trace.video)
     index = state.indexes.get(entry) if entry is not None else None
-    return run_detail(trace, entry, index)
+    return run_detail(trace, entry, index, run_state(state.traces, trace_id))
 
 
 @router.get("/runs/{trace_id}")
 async def run(trace_id: str, redact: bool = False, state: UIState = Depends(ui_state)) -> dict[str, Any]:
-    """One run: plan, every step (inputs, outputs, tool and LLM calls), the ordering verdict, proposals and
-    chosen spans per sub-event, usage, and the answer with citations."""
+    """One run: plan, every step (inputs, outputs, tool and LLM calls), what was searched per sub-event, the
+    chosen moments and order verdict, the target span, evidence by role, usage, and the answer with citations
+    (each with the time to seek to and the span it highlights)."""
     return await asyncio.to_thread(_detail, state, trace_id, redact)
 
 
@@ -86,65 +97,77 @@ async def export(trace_id: str, redact: bool = False, state: UIState = Depends(u
     )
 
 
-async def index_with_progress(state: UIState, entry: VideoEntry) -> AsyncIterator[bytes]:
-    """Open (or build) the video's index in a worker thread, yielding ``status`` events with the build's
-    progress (one per stage and whole percent)."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
+@router.get("/graph")
+def graph() -> dict[str, Any]:
+    """The reasoning graph (nodes in reading order, edges, which are routed and which loop back), from
+    LangGraph's own description of it."""
+    return graph_outline()
 
-    def progress(stage: str, fraction: float) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, (stage, fraction))
 
-    task = asyncio.ensure_future(asyncio.to_thread(state.reasoner.index, entry.path, progress=progress))
-    last = ""
-    while not (task.done() and queue.empty()):
-        try:
-            stage, fraction = await asyncio.wait_for(queue.get(), 0.25)
-        except TimeoutError:
-            continue
-        message = f"indexing {entry.path.name}: {stage} {fraction:.0%}"
-        if message != last:
-            last = message
-            yield sse("status", {"message": message, "stage": stage, "fraction": round(fraction, 3)})
-    state.indexes.put(entry.id, await task)
+# ---------------------------------------------------------------------------------------------------- jobs
+
+
+def submit(state: UIState, body: JobRequest) -> Job:
+    """Queue a question (or an index build) on a registered video."""
+    entry = entry_of(state, body.video_id)
+    if body.kind == "index":
+        return state.jobs.submit("index", entry.id, entry.path.name, None, lambda job: build_index(state, job, entry))
+    if body.question is None:
+        raise InvalidQuestion("an ask job needs a question")
+    question = validate_question(body.question, max_chars=state.settings.max_question_chars)
+    return state.jobs.submit(
+        "ask", entry.id, entry.path.name, question, lambda job: run_question(state, job, entry, question)
+    )
+
+
+async def follow(job: Job, after: int = 0) -> AsyncIterator[bytes]:
+    async for name, data in job.follow(after):
+        yield sse(name, data)
 
 
 @router.post("/ask")
 async def ask(body: AskRequest, state: UIState = Depends(ui_state)) -> StreamingResponse:
-    """Run a question on a video; streams ``start``, ``status``, one ``step`` per graph step as it
-    finishes, then ``answer`` (or ``error``), then ``end``."""
-    entry = entry_of(state, body.video_id)
-    question = validate_question(body.question, max_chars=state.settings.max_question_chars)
+    """Run a question on a video; streams ``start`` (with the job id), ``status``, ``index`` (progress of a
+    build), ``indexed``, ``node`` (running now), one ``step`` per graph step as it finishes, then ``answer`` (or
+    ``error``/``cancelled``), then ``end``. The run goes on if the client leaves (see ``/api/jobs``)."""
+    job = submit(state, JobRequest(kind="ask", video_id=body.video_id, question=body.question))
+    return StreamingResponse(follow(job), media_type="text/event-stream", headers=EVENT_HEADERS)
 
-    async def events() -> AsyncIterator[bytes]:
-        from vidreason.tools.core.results import TraceStep
 
-        yield sse("start", {"video_id": entry.id, "video": entry.path.name, "question": question})
-        try:
-            if state.run_lock.locked():
-                yield sse("status", {"message": "waiting for the run in progress to finish"})
-            async with state.run_lock:
-                yield sse("status", {"message": f"opening the index of {entry.path.name} (built if missing)"})
-                async for progress in index_with_progress(state, entry):
-                    yield progress
-                yield sse("status", {"message": "reasoning"})
-                async for item in state.reasoner.astream(entry.path, question):
-                    if isinstance(item, TraceStep):
-                        yield sse("step", item.model_dump(mode="json"))
-                    else:
-                        yield sse("answer", item.model_dump(mode="json"))
-        except VidreasonError as e:
-            yield sse("error", {"error": str(e), "kind": type(e).__name__, "status": status_of(e)})
-        except Exception as e:  # reported to the page, not swallowed: the server log has the traceback
-            log.exception("ask failed")
-            yield sse("error", {"error": f"{type(e).__name__}: {e}", "kind": "internal", "status": 500})
-        yield sse("end", {})
+@router.post("/jobs")
+async def new_job(body: JobRequest, state: UIState = Depends(ui_state)) -> dict[str, Any]:
+    """Queue a question or an index build; 429 when the queue is full."""
+    return submit(state, body).summary()
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+
+@router.get("/jobs")
+async def jobs(state: UIState = Depends(ui_state)) -> dict[str, Any]:
+    """Jobs in progress, waiting, and recently finished (newest first), with the limits."""
+    m = state.jobs
+    return {"jobs": m.list(), "max_running": m.max_running, "max_queued": m.max_queued}
+
+
+@router.get("/jobs/{job_id}")
+async def job(job_id: str, state: UIState = Depends(ui_state)) -> dict[str, Any]:
+    return state.jobs.get(job_id).summary()
+
+
+@router.get("/jobs/{job_id}/events")
+async def job_events(
+    job_id: str, after: int = Query(0, ge=0, le=10_000_000), state: UIState = Depends(ui_state)
+) -> StreamingResponse:
+    """The job's events from number ``after`` on (all of them by default), then new ones as they come."""
+    j = state.jobs.get(job_id)
+    return StreamingResponse(follow(j, after), media_type="text/event-stream", headers=EVENT_HEADERS)
+
+
+@router.post("/jobs/{job_id}/cancel")
+async def cancel(job_id: str, state: UIState = Depends(ui_state)) -> dict[str, Any]:
+    """Cancel a queued or running job (the node running now finishes; nothing after it runs)."""
+    j = state.jobs.cancel(job_id)
+    if j.task is not None and not j.task.done():
+        await asyncio.wait({j.task}, timeout=2)
+    return j.summary()
 
 
 __all__ = ["router", "sse"]

@@ -59,9 +59,12 @@ async def register_video(body: RegisterVideo, state: UIState = Depends(ui_state)
 
 @router.get("/videos/{vid}")
 async def get_video(vid: str, state: UIState = Depends(ui_state)) -> dict[str, Any]:
-    """The video's index as the player's timeline and the hierarchy tree show it."""
+    """The video's index as the player's timeline, the transcript and the hierarchy tree show it; while a job
+    builds it, what has been committed so far and the build's progress (``building``)."""
     entry = entry_of(state, vid)
-    return await asyncio.to_thread(lambda: video_detail(entry, state.indexes.get(entry)))
+    building = state.jobs.building(entry.id)
+    fresh = building is not None
+    return await asyncio.to_thread(lambda: video_detail(entry, state.indexes.get(entry, fresh=fresh), building))
 
 
 @router.post("/videos/{vid}/index")
@@ -70,7 +73,7 @@ async def index_video(vid: str, state: UIState = Depends(ui_state)) -> dict[str,
     entry = entry_of(state, vid)
     index = await asyncio.to_thread(state.reasoner.index, entry.path)
     state.indexes.put(entry.id, index)
-    return {"id": entry.id, "summary": index.summary()}
+    return {"id": entry.id, "summary": index.summary()}  # the page uses a job instead, to show the progress
 
 
 @router.get("/videos/{vid}/media")
@@ -104,9 +107,8 @@ async def ground(body: GroundRequest, state: UIState = Depends(ui_state)) -> dic
     """Ground a query on a video: ranked spans, the curves used and the degraded channels."""
     entry = entry_of(state, body.video_id)
     channels: list[str] | None = None if body.channels is None else [str(c) for c in body.channels]
-    async with state.run_lock:  # planning may call the LLM, whose call log runs share
-        g = await state.reasoner.aground(entry.path, body.query, channels=channels)
-    index = state.reasoner.index(entry.path)
+    g = await state.reasoner.aground(entry.path, body.query, channels=channels)
+    index = await asyncio.to_thread(state.reasoner.index, entry.path)
     state.indexes.put(entry.id, index)
     return {"video_id": entry.id, "duration": index.duration, **g.model_dump(mode="json")}
 

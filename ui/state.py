@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -13,7 +12,8 @@ from vidreason.graphs.traces import TraceStore
 from vidreason.tools.core import errors
 from vidreason.tools.core.settings import Settings
 from vidreason.ui.data import IndexCache
-from vidreason.ui.security import PathNotAllowed, VideoRegistry
+from vidreason.ui.jobs import JobManager, JobNotFound, QueueFull
+from vidreason.ui.security import OutsideAllowedRoots, PathNotAllowed, VideoRegistry
 
 if TYPE_CHECKING:
     from vidreason.agent.reasoner import VideoReasoner
@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 
 #: error class -> HTTP status (first match in order wins)
 STATUS: list[tuple[type[Exception], int]] = [
+    (OutsideAllowedRoots, 403),
     (PathNotAllowed, 404),
+    (JobNotFound, 404),
+    (QueueFull, 429),
     (errors.TraceNotFound, 404),
     (errors.IndexNotFound, 404),
     (errors.IndexLocked, 409),
@@ -36,16 +39,16 @@ STATUS: list[tuple[type[Exception], int]] = [
 
 @dataclass
 class UIState:
-    """What the routes share: settings, the video registry, opened indexes, the trace store and one
-    ``VideoReasoner`` (created on first use, so the app starts without loading anything)."""
+    """What the routes share: settings, the video registry, opened indexes, the trace store, the jobs (runs in
+    progress) and one ``VideoReasoner`` (created on first use, so the app starts without loading anything).
+    Concurrent runs share the reasoner: each graph step records its own LLM calls (a context variable)."""
 
     settings: Settings
     registry: VideoRegistry
     indexes: IndexCache
     traces: TraceStore
+    jobs: JobManager = field(default_factory=JobManager)
     llm_client: LLMClient | None = None
-    #: one run at a time: the reasoner's LLM client records calls in one list, which concurrent runs would mix
-    run_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _reasoner: VideoReasoner | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -31,7 +31,7 @@ function ruler(svg, sc, duration, y, height) {
   const step = niceStep(duration, sc.inner);
   for (let t = 0; t <= duration + 1e-6; t += step) {
     svg.append(h("svg:line", { x1: sc.x(t), x2: sc.x(t), y1: y, y2: y + height, class: "tick" }));
-    svg.append(h("svg:text", { x: sc.x(t) + 2, y: y + 10, class: "tick-label" }, fmtTime(t)));
+    if (sc.x(t) + 40 < sc.x(duration) + RIGHT) svg.append(h("svg:text", { x: sc.x(t) + 2, y: y + 10, class: "tick-label" }, fmtTime(t)));
   }
 }
 
@@ -51,7 +51,13 @@ function playhead(svg, height) {
   return line;
 }
 
-// rows: [{label, items: [{start, end, color, text, cls}], markers: [{time, color, text, cls}]}]
+function shortLabel(text, max = 11) {
+  const t = String(text ?? "");
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
+// rows: [{label, title, items: [{start, end, color, text, cls}], markers: [{time, color, text, cls}]}]
+// Returns setTime(t); highlightSpan(container, [s, e] | null) shows a band across every row.
 export function drawTimeline(container, duration, rows) {
   clear(container);
   const width = container.clientWidth || 800;
@@ -61,7 +67,8 @@ export function drawTimeline(container, duration, rows) {
   ruler(svg, sc, duration, 0, height);
   rows.forEach((row, i) => {
     const y = 16 + i * (ROW + GAP);
-    svg.append(h("svg:text", { x: 4, y: y + 13, class: "row-label" }, row.label));
+    svg.append(h("svg:g", {}, title(row.title || row.label),
+      h("svg:text", { x: 4, y: y + 13, class: `row-label ${row.labelCls || ""}`, fill: row.labelColor || null }, shortLabel(row.label))));
     svg.append(h("svg:rect", { x: GUTTER, y, width: sc.inner, height: ROW, class: "row-bg" }));
     for (const it of row.items || []) {
       const x0 = sc.x(it.start);
@@ -71,7 +78,8 @@ export function drawTimeline(container, duration, rows) {
           "svg:rect",
           {
             x: x0, y: y + 1, width: w, height: ROW - 2, rx: 2,
-            class: `tl-item ${it.cls || ""}`, fill: it.color || "#8aa", dataset: { seek: it.start },
+            class: `tl-item ${it.cls || ""}`, fill: it.color || "#8aa",
+            dataset: { seek: it.start, spanStart: it.start, spanEnd: it.end },
           },
           title(`${it.text ? it.text + "\n" : ""}${fmtSpan(it.start, it.end)}`),
         ),
@@ -81,15 +89,31 @@ export function drawTimeline(container, duration, rows) {
       const cx = sc.x(m.time);
       const path = `M${cx},${y + 1} L${cx + 6},${y + ROW / 2} L${cx},${y + ROW - 1} L${cx - 6},${y + ROW / 2} Z`;
       svg.append(
-        h("svg:path", { d: path, class: `tl-marker ${m.cls || ""}`, fill: m.color || "#d33", dataset: { seek: m.time } },
+        h("svg:path", { d: path, class: `tl-marker ${m.cls || ""}`, fill: m.color || "#d33", dataset: { seek: m.seek ?? m.time } },
           title(`${m.text ? m.text + "\n" : ""}${fmtTime(m.time)}`)),
       );
     }
   });
+  const band = h("svg:rect", { x: -10, y: 14, width: 0, height: height - 14, class: "cite-band", visibility: "hidden" });
+  svg.append(band);
   const head = playhead(svg, height);
   seekOnBackground(svg, sc);
   container.append(svg);
+  container.vrTimeline = { sc, band };
   return (t) => { const x = sc.x(t); head.setAttribute("x1", x); head.setAttribute("x2", x); };
+}
+
+export function highlightSpan(container, span) {
+  const tl = container.vrTimeline;
+  if (!tl) return;
+  if (!span) { tl.band.setAttribute("visibility", "hidden"); return; }
+  const [s, e] = span;
+  const x0 = tl.sc.x(s);
+  tl.band.setAttribute("x", x0 - (e - s < 1e-6 ? 2 : 0));
+  tl.band.setAttribute("width", Math.max(tl.sc.x(e) - x0, 4));
+  tl.band.setAttribute("visibility", "visible");
+  tl.band.dataset.start = s;
+  tl.band.dataset.end = e;
 }
 
 // One plot per sub-event. events: [{id, description, curve_times, curves: {channel: [..]}, proposals: [...],

@@ -42,13 +42,32 @@ export function fmtSpan(a, b) {
   return `${fmtTime(a)}–${fmtTime(b)}`;
 }
 
+// 0.0123 -> "12 ms", 3.456 -> "3.46 s", 75 -> "1:15"
+export function fmtDur(s) {
+  if (s === null || s === undefined || Number.isNaN(s)) return "–";
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
+  return `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, "0")} min`;
+}
+
 export function fmtNum(x, digits = 3) {
   return typeof x === "number" ? String(Number(x.toFixed(digits))) : String(x ?? "–");
 }
 
-// A link/button that seeks the player to t seconds when clicked (see app.js).
-export function seekButton(t, label, cls = "seek") {
-  return h("button", { type: "button", class: cls, dataset: { seek: t }, title: `play from ${fmtTime(t)}` }, label ?? fmtTime(t));
+// A link/button that seeks the player to t seconds when clicked (see app.js); with ``end``, the span
+// [t, end] is highlighted on the timeline too.
+export function seekButton(t, label, cls = "seek", end = null) {
+  const dataset = end === null || end === undefined ? { seek: t } : { seek: t, spanStart: t, spanEnd: end };
+  return h("button", { type: "button", class: cls, dataset, title: `play from ${fmtTime(t)}` }, label ?? fmtTime(t));
+}
+
+export function spanButton(s, e) {
+  return seekButton(s, e - s < 1e-6 ? fmtTime(s) : fmtSpan(s, e), "seek", e);
+}
+
+// A chip: h("span", {class: "chip ..."}, text)
+export function chip(text, cls = "") {
+  return h("span", { class: `chip ${cls}` }, text);
 }
 
 // Indented JSON with arrays of plain values kept on one line.
@@ -85,14 +104,9 @@ export async function postJSON(url, payload) {
   return body;
 }
 
-// POST ``payload`` and call onEvent(name, data) for each server-sent event of the response.
-export async function postStream(url, payload, onEvent, signal) {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-    body: JSON.stringify(payload),
-    signal,
-  });
+// Read a server-sent-events response, awaiting onEvent(name, data) for each event in order (a handler that
+// returns a promise delays the next event: the page applies them one at a time).
+async function readEvents(res, onEvent) {
   if (!res.ok) {
     const body = await res.json().catch(() => null);
     throw new Error(errorText(body, res));
@@ -114,9 +128,26 @@ export async function postStream(url, payload, onEvent, signal) {
         if (line.startsWith("event:")) name = line.slice(6).trim();
         else if (line.startsWith("data:")) data += line.slice(5).trim();
       }
-      onEvent(name, data ? JSON.parse(data) : null);
+      await onEvent(name, data ? JSON.parse(data) : null);
     }
   }
+}
+
+// POST ``payload`` and call onEvent(name, data) for each server-sent event of the response.
+export async function postStream(url, payload, onEvent, signal) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+    body: JSON.stringify(payload),
+    signal,
+  });
+  await readEvents(res, onEvent);
+}
+
+// GET a server-sent-events stream (a job's events) and call onEvent(name, data) for each.
+export async function getStream(url, onEvent, signal) {
+  const res = await fetch(url, { headers: { Accept: "text/event-stream" }, signal });
+  await readEvents(res, onEvent);
 }
 
 // Colours of sub-events (e1, e2, ...) and curve channels, shared by every panel.
@@ -126,3 +157,9 @@ export function eventColor(id) {
   return PALETTE[(Number.isNaN(n) ? 0 : n - 1) % PALETTE.length];
 }
 export const CHANNEL_COLORS = { visual: "#2f6fdf", speech: "#2a9d6f", ocr: "#9b4dca", caption: "#c9a227", mixed: "#222" };
+// Colours of speaker lanes (speaker labels in order of first appearance).
+const SPEAKER_PALETTE = ["#3f9e78", "#c76b2a", "#5b7fd1", "#b0508f", "#8a8f2c", "#2f95a8"];
+export function speakerColor(speakers, name) {
+  const i = Math.max(0, speakers.indexOf(name));
+  return SPEAKER_PALETTE[i % SPEAKER_PALETTE.length];
+}

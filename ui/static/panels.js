@@ -1,7 +1,10 @@
-// Panels of a run page: answer with citations, plan, ordering verdict, the steps (inputs / outputs / tool
-// calls / LLM calls), the hierarchy tree and the transcript. Everything is built with text nodes.
+// Panels of a run page: the answer with its citations (each seeks to the start of the evidence it cites), the
+// plan, what was searched per sub-event with the chosen moments and the target span, the evidence by role, the
+// hierarchy tree, the transcript (with speakers when the transcript has them) and the index build's progress.
+// Everything is built with text nodes.
 
-import { clear, eventColor, fmtNum, fmtSpan, fmtTime, h, json, seekButton } from "./dom.js";
+import { chip, clear, eventColor, fmtDur, fmtNum, fmtSpan, fmtTime, h, seekButton, spanButton, speakerColor } from "./dom.js";
+import { evidenceLine } from "./steps.js";
 
 export function renderAnswer(el, detail) {
   clear(el);
@@ -10,25 +13,40 @@ export function renderAnswer(el, detail) {
     el.append(h("p", { class: "muted" }, detail.trace.complete ? "No answer recorded." : "The run did not finish."));
     return;
   }
-  el.append(h("p", { class: "answer-text" }, a.text || "(empty)"));
+  el.append(h("p", { class: `answer-text${a.found === false ? " not-found" : ""}` }, a.text || "(empty)"));
   const meta = [`confidence ${fmtNum(a.confidence ?? 0, 2)}`, a.source ? `by ${a.source}` : null];
   if (a.verified !== undefined) meta.push(a.verified ? "verified" : "not verified");
   el.append(h("p", { class: "muted small" }, meta.filter(Boolean).join(" · ")));
   const cites = a.citations || [];
-  if (!cites.length) el.append(h("p", { class: "muted" }, "No citations."));
-  const list = h("div", { class: "citations" });
+  if (!cites.length) el.append(h("p", { class: "muted" }, a.found === false ? "Nothing to cite." : "No citations."));
+  const list = h("div", { class: "citations", role: "list", "aria-label": "citations" });
   cites.forEach((c, i) => {
+    const seek = c.seek ?? c.time;
+    const span = c.span || [seek, seek];
     list.append(
-      h("button", { type: "button", class: "citation", dataset: { seek: c.time, index: i }, title: `play from ${fmtTime(c.time)}` },
-        c.thumbnail ? h("img", { src: c.thumbnail, alt: `frame ${c.frame_index}`, loading: "lazy" }) : h("div", { class: "no-thumb" }, "no frame"),
-        h("div", { class: "cite-body" },
-          h("div", { class: "cite-head" }, h("span", { class: "time" }, fmtTime(c.time)), h("span", { class: `chip ch-${c.channel}` }, c.channel),
-            c.node_id ? h("span", { class: "muted small" }, c.node_id) : null),
-          c.text ? h("q", {}, c.text) : null,
-          c.why ? h("div", { class: "muted small" }, c.why) : null)),
+      h("button", {
+        type: "button", class: "citation", role: "listitem",
+        dataset: { seek, index: i, spanStart: span[0], spanEnd: span[1], citation: i },
+        title: `play from ${fmtTime(seek)} (the start of the cited ${c.channel === "visual" ? "shot or frame" : "evidence"})`,
+      },
+      c.thumbnail ? h("img", { src: c.thumbnail, alt: `frame ${c.frame_index}`, loading: "lazy" }) : h("div", { class: "no-thumb" }, "no frame"),
+      h("div", { class: "cite-body" },
+        h("div", { class: "cite-head" }, h("span", { class: "cite-no" }, `[${i + 1}]`), h("span", { class: "time" }, fmtSpan(span[0], span[1])),
+          chip(c.channel, `ch-${c.channel}`), c.role ? chip(c.role, `role-${c.role}`) : null,
+          c.node_id ? h("span", { class: "muted small" }, c.node_id) : null),
+        c.text ? h("q", {}, c.text) : null,
+        c.why ? h("div", { class: "muted small" }, c.why) : null)),
     );
   });
   el.append(list);
+  if (cites.length > 1) el.append(h("p", { class: "muted small keys" }, "Keys: ", h("kbd", {}, "]"), " / ", h("kbd", {}, "["), " next / previous citation"));
+  const ev = detail.evidence || [];
+  if (ev.length) {
+    const counts = {};
+    ev.forEach((e) => { counts[e.role] = (counts[e.role] || 0) + 1; });
+    el.append(h("details", { class: "evidence" }, h("summary", {}, `evidence: ${Object.entries(counts).map(([r, n]) => `${n} ${r}`).join(" · ")}`),
+      ev.map(evidenceLine)));
+  }
   const deg = detail.trace.degraded || [];
   if (deg.length) el.append(h("details", { class: "degraded" }, h("summary", {}, `degraded (${deg.length})`), h("ul", {}, deg.map((d) => h("li", {}, d)))));
 }
@@ -56,68 +74,51 @@ export function renderPlan(el, plan) {
   if (plan.reasoning) el.append(h("p", { class: "muted small" }, plan.reasoning));
 }
 
-export function renderVerdict(el, detail) {
+// What was searched (per sub-event: occurrences, channels searched and skipped), the assignment (chosen moments,
+// missing sub-events, the relations or order verdict) and the target span with what was read there.
+export function renderSearch(el, detail) {
   clear(el);
+  const searches = detail.searches || {};
   const v = detail.verdict;
-  if (!v) { el.append(h("p", { class: "muted" }, "The ordering check did not run.")); return; }
-  const ok = v.satisfied && !v.relaxed;
-  el.append(h("p", { class: `verdict ${ok ? "ok" : "bad"}` },
-    ok ? "✓ relations satisfied" : v.relaxed ? "✗ no combination satisfies the relations — best relaxed one used" : "✗ relations violated",
-    h("span", { class: "muted small" }, ` score ${fmtNum(v.score)} · ${v.method || "–"} · re-plans ${v.replans ?? 0}`)));
-  const cons = v.constraints || [];
-  el.append(h("p", { class: "small" }, h("b", {}, "constraints: "), cons.length ? cons.join(", ") : "none (single sub-event)"));
-  if (v.violated?.length) el.append(h("p", { class: "small bad" }, h("b", {}, "violated: "), v.violated.join(", ")));
-  const chosen = Object.entries(detail.chosen || {});
-  if (chosen.length) {
-    el.append(h("div", { class: "chosen-list" }, chosen.map(([id, [s, e]]) =>
-      h("span", { class: "chosen-item" }, h("span", { class: "dot", style: { background: eventColor(id) } }), `${id} `, seekButton(s, fmtSpan(s, e))))));
+  if (!Object.keys(searches).length && !v) { el.append(h("p", { class: "muted" }, "Nothing searched yet.")); return; }
+  for (const [id, s] of Object.entries(searches)) {
+    const occ = (s.occurrences || []).filter((o) => typeof o === "object");
+    const chosen = detail.chosen?.[id];
+    el.append(h("div", { class: "search-event" },
+      h("div", {}, h("span", { class: "dot", style: { background: eventColor(id) } }), h("b", {}, id), " ",
+        occ.length ? `${occ.length} occurrence${occ.length > 1 ? "s" : ""}` : h("span", { class: "bad" }, "not found"),
+        h("span", { class: "muted small" }, ` · searched ${(s.searched || []).join(", ") || "nothing"}`),
+        chosen ? h("span", {}, " · chosen ", spanButton(chosen[0], chosen[1])) : null),
+      occ.length ? h("div", { class: "occurrences" }, occ.map((o) => h("span", { class: `occ${chosen && Math.abs(chosen[0] - o.start) < 1e-3 ? " picked" : ""}` },
+        spanButton(o.start, o.end), h("span", { class: "muted small" }, ` ${o.channel} ${fmtNum(o.score, 2)}`)))) : null,
+      (s.skipped || []).map((why) => h("div", { class: "muted small" }, `not searched: ${why}`))));
   }
-  if (detail.target) {
-    el.append(h("p", { class: "small" }, h("b", {}, "answer span: "), seekButton(detail.target.start, fmtSpan(detail.target.start, detail.target.end)),
-      ` (${detail.target.describe})`));
+  if (v) {
+    const ok = v.satisfied && !v.relaxed;
+    const head = v.method === "order"
+      ? (v.first ? `${v.first} comes first${v.holds === false ? " — the asked order does not hold" : v.holds ? " — the asked order holds" : ""}` : "order not comparable")
+      : ok ? "✓ relations satisfied" : v.relaxed ? "✗ no combination satisfies the relations — the closest one is used" : "✗ relations violated";
+    el.append(h("p", { class: `verdict ${ok ? "ok" : "bad"}` }, head,
+      h("span", { class: "muted small" }, ` score ${fmtNum(v.score)} · ${v.method || "–"} · re-plans ${v.replans ?? 0} · re-answers ${v.reanswers ?? 0}`)));
+    const cons = v.constraints || [];
+    if (cons.length) el.append(h("p", { class: "small" }, h("b", {}, "constraints: "), cons.join(", ")));
+    if (v.violated?.length) el.append(h("p", { class: "small bad" }, h("b", {}, "violated: "), v.violated.join(", ")));
+    if (v.missing?.length) el.append(h("p", { class: "small bad" }, h("b", {}, "not found: "), v.missing.join(", ")));
   }
-}
-
-function llmCall(c, i) {
-  const head = `LLM call ${i + 1}: ${c.purpose || "completion"} · ${c.model} · ${c.prompt_tokens}+${c.completion_tokens} tokens · ` +
-    `${fmtNum(c.latency_s, 2)} s · $${fmtNum(c.cost_usd, 5)}${c.attempts > 1 ? ` · ${c.attempts} attempts` : ""}${c.mocked ? " · mocked" : ""}${c.ok ? "" : " · FAILED"}`;
-  const body = [];
-  if (c.error) body.push(h("p", { class: "bad small" }, c.error));
-  if (c.validation_errors?.length) body.push(h("ul", { class: "small" }, c.validation_errors.map((e) => h("li", {}, e))));
-  if (c.redacted) body.push(h("p", { class: "muted small" }, "prompt and response redacted"));
-  for (const m of c.messages || []) body.push(h("div", { class: "msg" }, h("div", { class: "role" }, m.role), h("pre", { class: "prompt" }, m.content)));
-  if (c.response !== null && c.response !== undefined) body.push(h("div", { class: "msg" }, h("div", { class: "role" }, "response"), h("pre", { class: "prompt" }, c.response)));
-  return h("details", { class: "call llm" }, h("summary", {}, head), body);
-}
-
-function toolCall(c) {
-  return h("details", { class: "call tool" },
-    h("summary", {}, `tool ${c.name} · ${fmtNum(c.wall_s, 3)} s${c.error ? " · ERROR" : ""}`),
-    c.error ? h("p", { class: "bad small" }, c.error) : null,
-    h("div", { class: "kv" }, h("b", {}, "args"), json(c.args)),
-    h("div", { class: "kv" }, h("b", {}, "result"), json(c.result)));
-}
-
-export function stepItem(s, { live = false } = {}) {
-  const llm = s.llm_calls || [];
-  const tools = s.tool_calls || [];
-  const tokens = llm.reduce((n, c) => n + c.prompt_tokens + c.completion_tokens, 0);
-  const summary = h("summary", {},
-    h("span", { class: "step-no" }, `#${s.step}`), h("span", { class: "step-node" }, s.node),
-    h("span", { class: "muted small" }, ` ${fmtNum(s.wall_s, 3)} s · ${tools.length} tool · ${llm.length} LLM${tokens ? ` (${tokens} tok)` : ""}`),
-    s.error ? h("span", { class: "bad small" }, " error") : null);
-  return h("li", { class: `step${live ? " live" : ""}`, dataset: { node: s.node } },
-    h("details", {}, summary,
-      s.notes?.length ? h("ul", { class: "notes small" }, s.notes.map((n) => h("li", {}, n))) : null,
-      s.error ? h("p", { class: "bad small" }, s.error) : null,
-      h("div", { class: "kv" }, h("b", {}, "inputs"), json(s.inputs)),
-      h("div", { class: "kv" }, h("b", {}, "outputs"), json(s.outputs)),
-      tools.map(toolCall), llm.map(llmCall)));
-}
-
-export function renderSteps(el, steps) {
-  clear(el);
-  steps.forEach((s) => el.append(stepItem(s)));
+  const t = detail.target;
+  if (t) {
+    el.append(h("p", { class: "small" }, h("b", {}, "target span: "), spanButton(t.start, t.end),
+      t.found === false ? h("span", { class: "bad" }, " (nothing found: the answer says so)") : null,
+      t.node_id ? ` ${t.node_id}` : null));
+    const items = (t.items || []).filter((it) => typeof it === "object");
+    if (items.length) {
+      el.append(h("ul", { class: "target-items small" }, items.map((it) => h("li", {}, spanButton(it.start, it.end), " ", chip(it.channel, `ch-${it.channel}`),
+        it.speaker ? ` ${it.speaker}:` : "", " ", it.text, it.id?.includes("@") ? h("span", { class: "muted" }, " (read on demand)") : null))));
+    }
+    const shots = (t.shots || []).filter((n) => typeof n === "object");
+    if (shots.length) el.append(h("p", { class: "small" }, h("b", {}, "shots: "), shots.map((n) => spanButton(n.start, n.end, n.node_id))));
+    for (const n of t.notes || []) el.append(h("p", { class: "muted small" }, n));
+  }
 }
 
 export function renderUsage(el, usage) {
@@ -148,11 +149,34 @@ export function renderTree(el, nodes) {
   for (const root of kids.get("") || []) el.append(build(root, 0));
 }
 
-export function renderTranscript(el, items) {
+export function renderTranscript(el, items, speakers = [], message = "No speech in the index.") {
   clear(el);
-  if (!items?.length) { el.append(h("li", { class: "muted" }, "No speech in the index.")); return; }
+  if (!items?.length) { el.append(h("li", { class: "muted" }, message)); return; }
+  let previous = null;
   for (const it of items) {
-    el.append(h("li", { class: "line", dataset: { seek: it.start, start: it.start, end: it.end }, title: `play from ${fmtTime(it.start)}` },
-      h("span", { class: "time" }, fmtTime(it.start)), " ", it.text));
+    const who = it.speaker && it.speaker !== previous ? h("span", { class: "speaker", style: { color: speakerColor(speakers, it.speaker) } }, `${it.speaker} `) : null;
+    previous = it.speaker || previous;
+    el.append(h("li", { class: "line", dataset: { seek: it.start, start: it.start, end: it.end, speaker: it.speaker || "" }, title: `play from ${fmtTime(it.start)}` },
+      h("span", { class: "time" }, fmtTime(it.start)), " ", who, it.text));
   }
+}
+
+// The index build's progress: the decode bar the CLI shows, each stage's status, elapsed time and what is left.
+export function renderProgress(el, p) {
+  clear(el);
+  if (!p) return;
+  const pct = Math.round((p.decode || 0) * 100);
+  if (p.final) {
+    const wall = (p.stages || []).reduce((n, s) => n + (s.wall_s || 0), 0);
+    el.append(h("p", { class: "muted small" }, `${p.stages.length} stages · ${fmtDur(wall)} of stage work when built · hover a stage for why it is not ok`));
+  } else {
+    el.append(h("div", { class: "progress-head" },
+      h("span", { class: "spinner", "aria-hidden": "true" }), " ", h("b", {}, p.message || "indexing"),
+      h("span", { class: "muted small" }, ` · ${p.done}/${p.total} stages · ${fmtDur(p.elapsed_s)}${p.eta_s ? ` · about ${fmtDur(p.eta_s)} left in decoding` : ""}`)));
+    el.append(h("div", { class: "bar", title: `decode ${pct}%` }, h("div", { class: "bar-fill", style: { width: `${pct}%` } })));
+  }
+  el.append(h("ul", { class: "stage-list" }, (p.stages || []).map((s) =>
+    h("li", { class: `stage st-${s.status}`, dataset: { stage: s.name, status: s.status }, title: s.reason || s.status },
+      h("span", { class: "stage-mark" }, { ok: "✓", degraded: "!", skipped: "–", failed: "✗", running: "…", pending: "·" }[s.status] || "·"),
+      ` ${s.name}`, s.frames && s.status === "running" ? ` ${pct}%` : "", s.wall_s !== null && s.wall_s !== undefined ? h("span", { class: "muted" }, ` ${fmtDur(s.wall_s)}`) : null))));
 }
