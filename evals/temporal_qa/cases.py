@@ -1,6 +1,6 @@
 """The temporal-QA case format (one JSON object per line) as a pydantic model, and loading with video lookup.
 
-The format is described for people in ``notes/temporal_qa_format.md`` (mirrored in the README's eval
+The format is described for people in ``evals/temporal_qa/FORMAT.md`` (mirrored in the README's eval
 section): ``id, video, question, type, answer{keys, alternatives, yes_no, count, speaker, choices}, target,
 anchor, absent, channels, optional, notes``. Paths of videos are relative to the JSONL file's folder unless
 absolute; a runner may also search extra folders (``--videos``).

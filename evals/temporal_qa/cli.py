@@ -24,7 +24,7 @@ def add_temporal_qa_parsers(sub: Any) -> None:
 
     p = sub.add_parser(TEMPORAL_QA, help="answer temporal-QA cases and report accuracy per question type")
     add_settings_args(p)
-    p.add_argument("cases", nargs="+", type=Path, help="case files (JSONL; see notes/temporal_qa_format.md)")
+    p.add_argument("cases", nargs="+", type=Path, help="case files (JSONL; see evals/temporal_qa/FORMAT.md)")
     p.add_argument("--videos", action="append", default=[], type=Path, help="folder searched for videos (repeatable)")
     p.add_argument("--out", type=Path, help="output folder (default ./vidreason-eval/temporal-qa); reruns resume")
     p.add_argument("--types", nargs="+", metavar="TYPE", help="only these question types")

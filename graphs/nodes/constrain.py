@@ -86,9 +86,8 @@ def _constrain(state: ReasonState, ctx: Resources, rec: StepRecorder) -> dict[st
     if plan.question_type is QuestionType.ORDER:
         ordered = _order(plan, searches, found)
         chosen, info = ordered["chosen"], ordered["info"]
-    elif found:
-        cands = _candidates(plan, searches, found)
-        usable = [i for i, c in zip(found, cands, strict=True) if c]
+    elif found and any(cands := _candidates(plan, searches, found)):
+        usable = [i for i, c in zip(found, cands, strict=True) if c]  # a pick (e.g. "third") may leave none
         cands = [c for c in cands if c]
         constraints = plan_constraints(plan, usable)
         a = best_assignment([[(o.start, o.end, o.score) for o in c] for c in cands], constraints)
