@@ -28,7 +28,7 @@ from _common import machine
 from vidreason.evals.cli import main as eval_main
 
 RESULTS = Path(__file__).parent / "results"
-OFFLINE = ["clip_model=vidreason-tiny-vit", "clip_pretrained=random"]
+OFFLINE = ["clip_model=vidreason-tiny-vit", "clip_pretrained=random", "diarization_enabled=true"]
 
 
 def cpu() -> dict[str, object]:

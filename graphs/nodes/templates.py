@@ -135,7 +135,8 @@ def _read(a: _Answer, plan: Plan, target: dict[str, Any]) -> str:
         if shots:
             span = fmt_span(shots[0]["start"], shots[-1]["end"])
             cut = plan.target.kind in ("after", "before") and len(shots) == 1
-            what = f"the video {'cuts to a new shot' if cut else f'shows {len(shots)} shot(s)'} ({span})"
+            count = "one shot" if len(shots) == 1 else f"{len(shots)} shots"
+            what = f"the video {'cuts to a new shot' if cut else f'shows {count}'} ({span})"
             what += f": {_quotes(captions, 2)}" if captions else " (no captions are indexed: see the cited frames)"
             bits.append(what)
         elif captions:
@@ -248,7 +249,7 @@ def _summary(a: _Answer, plan: Plan, target: dict[str, Any]) -> str:
     body = _read(a, plan, target)
     text = sentence(f"{where}, {body}")
     own = [s for s in summaries if target.get("node_id") and s.node_id == target.get("node_id")]
-    if own:
+    if own and own[0].text.strip() not in text:  # an extractive summary often repeats the quoted line
         a.add_cite(own[0], f"summary of the {plan.target.kind} of the video")
         text += f" Summary: {own[0].text}"
     return text
