@@ -35,3 +35,22 @@ def test_namespace_imports_and_no_top_level_modules() -> None:
 def test_cli_entry_point_runs() -> None:
     out = subprocess.run([sys.executable, "-m", "vidreason", "--help"], capture_output=True, text=True, cwd="/")
     assert out.returncode == 0 and "index" in out.stdout and "ask" in out.stdout
+
+
+def test_cli_works_without_the_optional_extras() -> None:
+    """`pip install .[offline]` has no fastapi, uvicorn, mcp or ray: every command's parser must still build, and
+    the commands that need an extra say which (a fresh install once failed on `import fastapi` in `ui --help`)."""
+    code = (
+        "import sys\n"
+        "for name in ('fastapi', 'starlette', 'uvicorn', 'mcp', 'ray', 'playwright'):\n"
+        "    sys.modules[name] = None  # any import of it raises ImportError\n"
+        "from vidreason.agent.cli import build_parser\n"
+        "parser = build_parser()\n"
+        "for args in (['--help'], ['ask', '--help'], ['ui', '--help'], ['mcp', '--help'], ['eval', '--help']):\n"
+        "    try:\n"
+        "        parser.parse_args(args)\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0, args\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]

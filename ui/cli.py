@@ -8,7 +8,7 @@ import sys
 
 from vidreason.agent.options import add_settings_args, settings_from_args
 from vidreason.tools.core.errors import ConfigError
-from vidreason.ui.guards import MAX_BODY_BYTES, is_loopback
+from vidreason.ui.security import MAX_BODY_BYTES, is_loopback
 
 log = logging.getLogger(__name__)
 

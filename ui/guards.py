@@ -21,10 +21,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vidreason.agent.access import LOOPBACK_NAMES, is_loopback
+from vidreason.ui.security import MAX_BODY_BYTES
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: default limit of a request body (the JSON endpoints take a few KB)
-MAX_BODY_BYTES = 1 << 20
 
 #: sent with every response: no inline or third-party scripts, no framing, no MIME sniffing
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [

@@ -26,6 +26,9 @@ from vidreason.agent.access import (
     video_id,
 )
 
+#: default limit of a request body (the JSON endpoints take a few KB)
+MAX_BODY_BYTES = 1 << 20
+
 
 def exposure_warning(host: str, port: int) -> str | None:
     """The warning to print when the server is reachable from other machines (None on loopback)."""
@@ -39,6 +42,7 @@ def exposure_warning(host: str, port: int) -> str | None:
 
 
 __all__ = [
+    "MAX_BODY_BYTES",
     "OutsideAllowedRoots",
     "PathNotAllowed",
     "VideoEntry",

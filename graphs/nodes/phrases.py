@@ -10,6 +10,19 @@ from vidreason.tools.planning.lexicon import finite_base, ing_base
 CHANNEL_NAMES = {"speech": "speech", "ocr": "on-screen text", "caption": "captions", "visual": "the frames"}
 
 
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+
+
+def voice(label: str) -> str:
+    """A diarization label for people: ``SPEAKER_02`` (numbered from 0 in order of first appearance) ->
+    "the third voice (SPEAKER_02)"; other labels stay as they are."""
+    head, _, number = label.rpartition("_")
+    if head.upper() == "SPEAKER" and number.isdigit():
+        n = int(number)
+        return f"the {_ORDINALS[n]} voice ({label})" if n < len(_ORDINALS) else f"voice {n + 1} ({label})"
+    return label
+
+
 def fmt_time(t: float) -> str:
     """Seconds as ``12.3s`` (or ``1:02.3`` past a minute)."""
     if t < 60:

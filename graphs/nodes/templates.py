@@ -17,6 +17,7 @@ from vidreason.graphs.nodes.phrases import (
     ordinal,
     quote,
     sentence,
+    voice,
 )
 from vidreason.tools.core.plan import AnswerForm, Plan, QuestionType
 from vidreason.tools.core.results import Citation
@@ -98,7 +99,8 @@ def _read(a: _Answer, plan: Plan, target: dict[str, Any]) -> str:
         lines = a.of("target", "speech") or a.of("anchor", "speech")
         speakers = list(dict.fromkeys(e.speaker for e in lines if e.speaker))
         if lines and speakers:
-            bits.append(f"{' and '.join(speakers)} {'says' if len(speakers) == 1 else 'say'} it: {_quotes(lines)}")
+            names = " and ".join(voice(sp) for sp in speakers)
+            bits.append(f"{names} {'says' if len(speakers) == 1 else 'say'} it: {_quotes(lines)}")
         elif lines:
             bits.append(f"the line is {_quotes(lines)}, but the transcript has no speaker labels (no diarization)")
         for e in lines[:MAX_QUOTES]:
@@ -112,7 +114,7 @@ def _read(a: _Answer, plan: Plan, target: dict[str, Any]) -> str:
             )
             a.confidence *= 0.3
         if lines:
-            subject = " and ".join(who) if plan.target.speaker and who else "the speaker"
+            subject = " and ".join(voice(w) for w in who) if plan.target.speaker and who else "the speaker"
             bits.append(f"{subject} says: {_quotes(lines)} ({_span_of(lines)})")
             for e in lines[:MAX_QUOTES]:
                 a.add_cite(e, f"said at {fmt_span(e.start, e.end)}")
@@ -249,7 +251,7 @@ def _summary(a: _Answer, plan: Plan, target: dict[str, Any]) -> str:
     body = _read(a, plan, target)
     text = sentence(f"{where}, {body}")
     own = [s for s in summaries if target.get("node_id") and s.node_id == target.get("node_id")]
-    if own and own[0].text.strip() not in text:  # an extractive summary often repeats the quoted line
+    if own and (own[0].text or "").strip() not in text:  # an extractive summary often repeats the quoted line
         a.add_cite(own[0], f"summary of the {plan.target.kind} of the video")
         text += f" Summary: {own[0].text}"
     return text
