@@ -49,6 +49,9 @@ _NOT_FOUND = re.compile(
 )
 
 
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
+
+
 class CitedMoment(BaseModel):
     time: float
     channel: str = "visual"
@@ -117,7 +120,7 @@ def first_sentence(text: str) -> str:
 def says_not_found(text: str) -> bool:
     """The answer says (in its first sentence) that the asked event is not in the video; a later remark such as
     "(the sub-events were not found in order)" after an answer does not count."""
-    head = first_sentence(text).lower()
+    head = first_sentence(_QUOTED.sub(" ", text)).lower()  # a quoted line is what was heard, not the claim
     return _NOT_FOUND.search(normalize(re.sub(r"n[\'’]t\b", " not", head))) is not None
 
 

@@ -130,7 +130,8 @@ def _read(a: _Answer, plan: Plan, target: dict[str, Any]) -> str:
         else:
             how = next((n for n in target.get("notes") or [] if "OCR" in n or "on-screen" in n), "")
             bits.append("no legible on-screen text was found" + (f" ({how})" if how else ""))
-            a.confidence *= 0.6
+            # asked only what is on screen: nothing legible answers the question with "not there"
+            a.confidence *= 0.25 if read == ["ocr"] else 0.6
     if "visual" in read:
         shots = target.get("shots") or []
         captions = a.of("target", "caption")

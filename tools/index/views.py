@@ -8,6 +8,7 @@ give empty views; a shots-only index still gets a ``video`` node with one child 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -152,9 +153,36 @@ def text_items(index: VideoIndex, channel: ItemChannel) -> list[TextItem]:
     return cache[key]
 
 
+#: a transcript line longer than this is split into its clauses (at , ; : . ? ! between word times)
+CLAUSE_SPLIT_S = 3.0
+#: a clause has at least this many words (shorter ones join the clause before them)
+CLAUSE_MIN_WORDS = 2
+_CLAUSE_END = (",", ";", ":", ".", "!", "?", "。", "！", "？", "，", "；", "…")
+
+
+def clauses(words: Sequence[Any]) -> list[list[Any]]:
+    """Runs of ``words`` (objects with ``text``) that end at clause punctuation, each of at least
+    ``CLAUSE_MIN_WORDS`` words (a shorter run joins the one before it, or the next when it is the first)."""
+    runs: list[list[Any]] = [[]]
+    for w in words:
+        runs[-1].append(w)
+        if str(w.text).strip().endswith(_CLAUSE_END):
+            runs.append([])
+    runs = [r for r in runs if r]
+    merged: list[list[Any]] = []
+    for r in runs:
+        if merged and (len(r) < CLAUSE_MIN_WORDS or len(merged[-1]) < CLAUSE_MIN_WORDS):
+            merged[-1] = merged[-1] + r
+        else:
+            merged.append(r)
+    return merged
+
+
 def _speech(index: VideoIndex) -> list[TextItem]:
     """Transcript lines; with a speakers stage, its speaker-labelled transcript (lines split at speaker
-    changes, ``speaker`` set)."""
+    changes, ``speaker`` set). A line longer than ``CLAUSE_SPLIT_S`` whose words carry times becomes one item
+    per clause (``speech:<line>.<k>``), so a moment inside a long line ("ask not" in JFK's one-line sentence)
+    has its own time and neighbours."""
     speakers = artefact(index, "speakers")
     tr = _attr(speakers, "transcript") if speakers is not None else None
     if tr is None:
@@ -162,17 +190,31 @@ def _speech(index: VideoIndex) -> list[TextItem]:
     out = []
     for seg in _attr(tr, "segments", default=[]) or []:
         start, end = float(seg.start), float(seg.end)
-        out.append(
-            TextItem(
-                id=f"speech:{seg.id}",
-                channel="speech",
-                start=start,
-                end=max(end, start),
-                text=seg.text.strip(),
-                node_id=_shot_of(index, (start + end) / 2),
-                speaker=getattr(seg, "speaker", None),
+        words = list(getattr(seg, "words", None) or [])
+        parts = clauses(words) if end - start > CLAUSE_SPLIT_S and words else []
+        if len(parts) < 2:
+            parts = []
+        pieces = [
+            (
+                f"speech:{seg.id}.{k}",
+                float(p[0].start) if k else start,
+                float(p[-1].end) if k < len(parts) - 1 else end,
+                "".join(str(w.text) for w in p),
             )
-        )
+            for k, p in enumerate(parts)
+        ] or [(f"speech:{seg.id}", start, end, seg.text)]
+        for item_id, a, b, text in pieces:
+            out.append(
+                TextItem(
+                    id=item_id,
+                    channel="speech",
+                    start=a,
+                    end=max(a, b),
+                    text=" ".join(text.split()),
+                    node_id=_shot_of(index, (a + b) / 2),
+                    speaker=getattr(seg, "speaker", None),
+                )
+            )
     return out
 
 

@@ -19,18 +19,21 @@ from vidreason.tools.planning.rules import channels_of, occurrence_of
 #: who may be named as the speaker of an utterance (left out of what is searched in the transcript)
 SPEAKERS = (
     r"(?:the |a |an |this |that )?(?:speaker|narrator|presenter|host|reporter|man|woman|person|guy|lady|boy|girl|"
-    r"voice|announcer|teacher|lecturer|interviewer|interviewee|someone|somebody|he|she|they|we|i|you|it)"
+    r"voice|announcer|teacher|lecturer|interviewer|interviewee|reader|caller|someone|somebody|he|she|they|we|i|you|"
+    r"it)"
 )
 _SAY = (
     r"(?:says?|said|saying|mentions?|mentioned|mentioning|talks? about|talked about|talking about|speaks? about|"
     r"spoke about|speaking about|discuss(?:es|ed|ing)?|tells? us about|told us about|telling us about|"
     r"brings? up|brought up|bringing up|refers? to|referring to|asks? about|asking about|names?|naming|"
-    r"pronounces?|pronouncing|utters?|uttering)"
+    r"pronounces?|pronouncing|utters?|uttering|reads? out|reads? aloud|reads?|reading|recites?|reciting|"
+    r"address(?:es|ed|ing)?)"
 )
 _SPEECH_ACTIVE = re.compile(rf"^(?:{SPEAKERS}\s+)?(?:(?P<occ>first|last|finally|again)\s+)?{_SAY}\s+(?P<topic>.+)$")
 _SPEECH_PASSIVE = re.compile(
     r"^(?:the (?:word|words|phrase|name|term) )?(?P<topic>.+?)\s+(?:(?:is|are|was|were|gets|got|being)\s+)?"
-    r"(?:(?P<occ>first|last)\s+)?(?:said|mentioned|spoken|heard|named|brought up|pronounced|discussed)"
+    r"(?:(?P<occ>first|last)\s+)?(?:said|mentioned|spoken|heard|named|brought up|pronounced|discussed|read(?: out)?|"
+    r"recited)"
     r"(?:\s+(?:for the (?:first|last) time|first|last))?$"
 )
 _SPEECH_VERB_ONLY = re.compile(
@@ -85,6 +88,17 @@ def _adverb_occurrence(text: str) -> tuple[str, Occurrence]:
     return text, "any"
 
 
+_DETERMINERS = frozenset("the a an this that these those his her their our its my your".split())
+
+
+def _has_verb(words: list[str]) -> bool:
+    """Whether ``words`` hold a verb form ("the man opens", "opening the door"); an -ing word after a
+    determiner is a noun or an adjective ("the following conditions", "the opening riff")."""
+    return any(
+        finite_base(w) or (ing_base(w) and not (k and words[k - 1] in _DETERMINERS)) for k, w in enumerate(words)
+    )
+
+
 def anchor_event(text: str, *, default: list[Channel] | None = None) -> Anchor:
     """The anchor that ``text`` describes (see the module doc). ``default`` channels apply to wording with no
     cue of its own ("... or Berlin" after "is the budget mentioned before ...")."""
@@ -104,7 +118,7 @@ def anchor_event(text: str, *, default: list[Channel] | None = None) -> Anchor:
     if m:  # "the speaker thanks the audience": search the act itself in the transcript, without the subject
         said = (m.group("verb") + m.group("rest")).strip()
         return Anchor(said, ["speech"], [text] if text != said else [], occ, nth)
-    if default and not any(finite_base(w) or ing_base(w) for w in text.split()):
+    if default and not _has_verb(text.split()):
         return Anchor(text, list(default), [], occ, nth)  # a bare noun phrase takes the other anchor's channel
     words = text.split()
     base = ing_base(words[0]) if words else None

@@ -36,7 +36,7 @@ _WHO = r"(?P<who>[\w' ]{1,40}?)"
 _HEADS: list[tuple[str, list[ReadChannel]]] = [
     (
         r"what (?:else )?(?:is|was|gets|got|are|were) (?:being )?(?:said|mentioned|spoken|heard|discussed|asked|"
-        r"answered|announced)",
+        r"answered|announced|read(?: out| aloud)?|recited)",
         ["speech"],
     ),
     (
@@ -95,6 +95,8 @@ _WHICH_VOICE = re.compile(
     r"talks? about|talked about|speaks? about|spoke about)\s+(?P<x>.+)$"
 )
 _TOPICS = re.compile(
+    r"^what (?:is|was|are) (?:the|this|these) (?:video|clip|recording|conversation|talk|speech|call|audio|"
+    r"discussion|lecture|interview|podcast|film|movie|reading)s? about$|"
     r"^what (?:topics?|subjects?|things?) (?:does|do|did) (?:the|this) (?:video|clip|speaker|narrator) "
     r"(?:cover|discuss|talk about|mention|deal with)|^what (?:is|was|gets) (?:discussed|talked about)$|"
     r"^what (?:does|did) (?:the|this) (?:video|clip) (?:cover|talk about|discuss|deal with)"
