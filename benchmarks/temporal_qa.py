@@ -8,7 +8,7 @@ Generates the videos once into ``--work`` (reused when their case file exists), 
 (per-type metrics of both sets, timing, machine with CPU model), and under ``temporal_qa/`` the generated case
 files (``cases_s<seed>.jsonl``: small, the videos are regenerated from the seed) and both Markdown reports.
 The default settings are the fast profile on the CPU with a random-weight tiny CLIP (no CLIP weights can be
-downloaded here); pass ``--set clip_model=ViT-B-32 --set clip_pretrained=laion2b_s34b_b79k`` (or an LLM with
+downloaded here) and speaker diarization on (the "who" cases need speaker labels); pass ``--set clip_model=ViT-B-32 --set clip_pretrained=laion2b_s34b_b79k`` (or an LLM with
 ``--set llm=...``) where real weights are available.
 """
 

@@ -107,6 +107,8 @@ def _read(a: _Answer, plan: Plan, target: dict[str, Any]) -> str:
             a.add_cite(e, f"said at {fmt_span(e.start, e.end)}")
     if "speech" in read:
         lines = a.of("target", "speech")
+        if plan.target.kind == "before":  # the end of the sentence before, nearest the anchor
+            lines = sorted(lines, key=lambda e: e.start)[-MAX_QUOTES:]
         who = list(dict.fromkeys(e.speaker for e in lines if e.speaker))
         if plan.target.speaker and not who:
             bits.append(

@@ -153,35 +153,42 @@ def text_items(index: VideoIndex, channel: ItemChannel) -> list[TextItem]:
     return cache[key]
 
 
-#: a transcript line longer than this is split into its clauses (at , ; : . ? ! between word times)
-CLAUSE_SPLIT_S = 3.0
-#: a clause has at least this many words (shorter ones join the clause before them)
-CLAUSE_MIN_WORDS = 2
-_CLAUSE_END = (",", ";", ":", ".", "!", "?", "。", "！", "？", "，", "；", "…")
+#: a transcript line longer than this is split into phrases (at , ; : . ? ! and at pauses between word times)
+PHRASE_SPLIT_S = 3.0
+#: a pause between two words at least this long ends a phrase
+PHRASE_PAUSE_S = 0.3
+#: a phrase has at least this many words (a shorter one joins the phrase before it, or the next when first)
+PHRASE_MIN_WORDS = 2
+_PHRASE_END = (",", ";", ":", ".", "!", "?", "。", "！", "？", "，", "；", "…")
 
 
-def clauses(words: Sequence[Any]) -> list[list[Any]]:
-    """Runs of ``words`` (objects with ``text``) that end at clause punctuation, each of at least
-    ``CLAUSE_MIN_WORDS`` words (a shorter run joins the one before it, or the next when it is the first)."""
+def phrases(words: Sequence[Any]) -> list[list[Any]]:
+    """Runs of ``words`` (objects with ``text``, ``start``, ``end``) that end at clause punctuation or at a
+    pause of ``PHRASE_PAUSE_S``, each of at least ``PHRASE_MIN_WORDS`` words."""
     runs: list[list[Any]] = [[]]
-    for w in words:
+    for k, w in enumerate(words):
         runs[-1].append(w)
-        if str(w.text).strip().endswith(_CLAUSE_END):
+        pause = k + 1 < len(words) and float(words[k + 1].start) - float(w.end) >= PHRASE_PAUSE_S
+        if pause or str(w.text).strip().endswith(_PHRASE_END):
             runs.append([])
-    runs = [r for r in runs if r]
     merged: list[list[Any]] = []
-    for r in runs:
-        if merged and (len(r) < CLAUSE_MIN_WORDS or len(merged[-1]) < CLAUSE_MIN_WORDS):
+    for r in (r for r in runs if r):
+        if merged and (len(r) < PHRASE_MIN_WORDS or len(merged[-1]) < PHRASE_MIN_WORDS):
             merged[-1] = merged[-1] + r
         else:
             merged.append(r)
     return merged
 
 
+def same_line(a: TextItem, b: TextItem) -> bool:
+    """Whether two speech items are phrases of one transcript line (``speech:<line>.<k>``)."""
+    return "." in a.id and a.id.rsplit(".", 1)[0] == b.id.rsplit(".", 1)[0]
+
+
 def _speech(index: VideoIndex) -> list[TextItem]:
     """Transcript lines; with a speakers stage, its speaker-labelled transcript (lines split at speaker
-    changes, ``speaker`` set). A line longer than ``CLAUSE_SPLIT_S`` whose words carry times becomes one item
-    per clause (``speech:<line>.<k>``), so a moment inside a long line ("ask not" in JFK's one-line sentence)
+    changes, ``speaker`` set). A line longer than ``PHRASE_SPLIT_S`` whose words carry times becomes one item
+    per phrase (``speech:<line>.<k>``), so a moment inside a long line ("ask not" in JFK's one-line sentence)
     has its own time and neighbours."""
     speakers = artefact(index, "speakers")
     tr = _attr(speakers, "transcript") if speakers is not None else None
@@ -191,7 +198,7 @@ def _speech(index: VideoIndex) -> list[TextItem]:
     for seg in _attr(tr, "segments", default=[]) or []:
         start, end = float(seg.start), float(seg.end)
         words = list(getattr(seg, "words", None) or [])
-        parts = clauses(words) if end - start > CLAUSE_SPLIT_S and words else []
+        parts = phrases(words) if end - start > PHRASE_SPLIT_S and words else []
         if len(parts) < 2:
             parts = []
         pieces = [
@@ -199,7 +206,7 @@ def _speech(index: VideoIndex) -> list[TextItem]:
                 f"speech:{seg.id}.{k}",
                 float(p[0].start) if k else start,
                 float(p[-1].end) if k < len(parts) - 1 else end,
-                "".join(str(w.text) for w in p),
+                " ".join(str(w.text).strip() for w in p),
             )
             for k, p in enumerate(parts)
         ] or [(f"speech:{seg.id}", start, end, seg.text)]

@@ -88,7 +88,9 @@ def _adverb_occurrence(text: str) -> tuple[str, Occurrence]:
     return text, "any"
 
 
-_DETERMINERS = frozenset("the a an this that these those his her their our its my your".split())
+_DETERMINERS = frozenset(
+    ["the", "a", "an", "this", "that", "these", "those", "his", "her", "their", "our", "its", "my", "your"]
+)
 
 
 def _has_verb(words: list[str]) -> bool:

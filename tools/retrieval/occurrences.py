@@ -135,7 +135,43 @@ def _hits(terms: list[str], text: str) -> int:
 
 
 def find_in_items(matcher: TextMatcher, event: SubEvent, items: Sequence[TextItem], channel: str) -> list[Occurrence]:
-    """The occurrences of ``event`` among ``items`` (one channel, time-ordered), in time order."""
+    """The occurrences of ``event`` among ``items`` (one channel, time-ordered), in time order. Phrases of one
+    transcript line are searched one by one and, where none of them matches alone, as the whole line (a
+    question that quotes a whole line)."""
+    out = _find(matcher, event, items, channel)
+    lines, pieces = _whole_lines(items)
+    if not lines:
+        return out
+    taken = {i for o in out for i in o.item_ids}
+    for o in _find(matcher, event, lines, channel):
+        ids = [i for line_id in o.item_ids for i in pieces[line_id]]
+        if not taken.intersection(ids):
+            out.append(o.model_copy(update={"item_ids": ids}))
+    return sorted(out, key=lambda o: (o.start, o.end))
+
+
+def _whole_lines(items: Sequence[TextItem]) -> tuple[list[TextItem], dict[str, list[str]]]:
+    """Each transcript line split into phrases (``speech:<line>.<k>``) joined again, and the ids of its phrases."""
+    groups: dict[str, list[TextItem]] = {}
+    for it in items:
+        if it.channel == "speech" and "." in it.id:
+            groups.setdefault(it.id.rsplit(".", 1)[0], []).append(it)
+    lines = [
+        TextItem(
+            id=line_id,
+            channel="speech",
+            start=parts[0].start,
+            end=parts[-1].end,
+            text=" ".join(p.text for p in parts),
+            node_id=parts[0].node_id,
+            speaker=parts[0].speaker,
+        )
+        for line_id, parts in groups.items()
+    ]
+    return lines, {line_id: [p.id for p in parts] for line_id, parts in groups.items()}
+
+
+def _find(matcher: TextMatcher, event: SubEvent, items: Sequence[TextItem], channel: str) -> list[Occurrence]:
     if not items:
         return []
     texts = [it.text for it in items]
@@ -143,15 +179,15 @@ def find_in_items(matcher: TextMatcher, event: SubEvent, items: Sequence[TextIte
     lexical = matcher.bm25(" ".join(terms), texts) if terms else np.zeros(len(items))
     dense_parts = [d for d in (matcher.dense(t, texts) for t in event.texts[:3]) if d is not None]
     dense = np.max(np.stack(dense_parts), axis=0) if dense_parts else None
-    matched: list[tuple[TextItem, float, float]] = []
+    matched: list[tuple[TextItem, float, float, int]] = []
     for i, it in enumerate(items):
         lex = float(lexical[i])
         den = float(dense[i]) if dense is not None else 0.0
-        if lex >= LEXICAL_MIN or den >= DENSE_MIN:
-            matched.append((it, lex, den))
+        named = _hits(terms, it.text)  # every key word said (BM25 alone undervalues a long line that says them)
+        if named or lex >= LEXICAL_MIN or den >= DENSE_MIN:
+            matched.append((it, max(lex, LEXICAL_MIN) if named else lex, den, named))
     out: list[Occurrence] = []
-    for it, lex, den in matched:
-        named = _hits(terms, it.text)
+    for it, lex, den, named in matched:
         hits = max(1, named) if lex >= LEXICAL_MIN else 1
         prev = out[-1] if out else None
         if (

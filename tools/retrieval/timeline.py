@@ -5,14 +5,15 @@
     speech_during(index, 12.0, 15.0)       # what is said in a span
     shot_after(index, 12.0) / shot_before  # the neighbouring shot (what happens next / just before)
 
-A "sentence" is a transcript line extended over the lines that continue it (gaps under ``CONTINUE_GAP_S`` and
-no sentence-final punctuation), so "what is said right after X" quotes the whole next sentence, not a fragment.
+A "sentence" is a transcript item extended over the items that continue it (no sentence-final punctuation, and
+a phrase of the same line or a gap under ``CONTINUE_GAP_S``), so "what is said right after X" quotes the rest of
+the sentence, not a fragment.
 """
 
 from __future__ import annotations
 
 from vidreason.tools.index.video_index import VideoIndex
-from vidreason.tools.index.views import NodeInfo, TextItem, hierarchy_nodes, text_items
+from vidreason.tools.index.views import NodeInfo, TextItem, hierarchy_nodes, same_line, text_items
 
 #: a line continues the previous one when it starts within this many seconds and that one did not end a sentence
 CONTINUE_GAP_S = 0.35
@@ -28,17 +29,20 @@ def _sentence(lines: list[TextItem], first: int, *, backwards: bool = False) -> 
     out = [lines[first]]
     if backwards:
         k = first - 1
-        while k >= 0 and not lines[k].text.rstrip().endswith(_END) and out[0].start - lines[k].end <= CONTINUE_GAP_S:
+        while k >= 0 and not lines[k].text.rstrip().endswith(_END) and _continues(lines[k], out[0]):
             out.insert(0, lines[k])
             k -= 1
         return out
     k = first + 1
-    while (
-        k < len(lines) and not out[-1].text.rstrip().endswith(_END) and lines[k].start - out[-1].end <= CONTINUE_GAP_S
-    ):
+    while k < len(lines) and not out[-1].text.rstrip().endswith(_END) and _continues(out[-1], lines[k]):
         out.append(lines[k])
         k += 1
     return out
+
+
+def _continues(a: TextItem, b: TextItem) -> bool:
+    """``b`` goes on with what ``a`` says: a phrase of the same line, or a line that starts right after."""
+    return same_line(a, b) or b.start - a.end <= CONTINUE_GAP_S
 
 
 def _lines(index: VideoIndex, speaker: str | None) -> list[TextItem]:
