@@ -33,7 +33,7 @@ _SPEECH_ACTIVE = re.compile(rf"^(?:{SPEAKERS}\s+)?(?:(?P<occ>first|last|finally|
 _SPEECH_PASSIVE = re.compile(
     r"^(?:the (?:word|words|phrase|name|term) )?(?P<topic>.+?)\s+(?:(?:is|are|was|were|gets|got|being)\s+)?"
     r"(?:(?P<occ>first|last)\s+)?(?:said|mentioned|spoken|heard|named|brought up|pronounced|discussed|read(?: out)?|"
-    r"recited)"
+    r"recited|introduced|announced)"
     r"(?:\s+(?:for the (?:first|last) time|first|last))?$"
 )
 _SPEECH_VERB_ONLY = re.compile(
