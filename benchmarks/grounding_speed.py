@@ -21,7 +21,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -36,7 +35,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import report  # noqa: E402
+from _common import machine, report  # noqa: E402
 
 from vidreason.tools.grounding import ground_query, localize, window_limit  # noqa: E402
 from vidreason.tools.grounding.localize import Localizer  # noqa: E402
@@ -243,23 +242,6 @@ def per_query_1h(n_queries: int) -> dict:
     return res
 
 
-def cpu() -> dict[str, Any]:
-    info: dict[str, Any] = {"machine": platform.machine()}
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return info
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "model name":
-            info["model"] = value.strip()
-        if key.strip() == "flags":
-            flags = set(value.split())
-            info["flags"] = sorted(flags & {"avx", "avx2", "avx512f", "fma", "sse4_2", "neon", "asimd"})
-            break
-    return info
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="skip the loop run on the 1-hour curve")
@@ -268,7 +250,7 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    results: dict[str, Any] = {"cpu": cpu(), "threads": 1, "load_avg_1min_at_start": load}
+    results: dict[str, Any] = {"cpu": machine(), "threads": 1, "load_avg_1min_at_start": load}
     # Charades-STA-like: 200 frames at 3 fps, stride 20, max_stride T/2
     results["curve_200"] = compare("200-frame curve", 200, 20, window_limit(200, 0.5), 66.7, 5, 3)
     if not args.quick:  # one hour at 3 fps, stride 40, max_stride T/2: about a million windows

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from _common import machine as common_machine
 from _common import make_long_video, report
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
@@ -38,23 +39,6 @@ NEW_QUESTIONS = [
     "How many times is the bridge mentioned?",
     "Is the library mentioned before the bridge?",
 ]
-
-
-def cpu() -> dict[str, Any]:
-    """CPU model, the SIMD flags that matter here, and the load when the run started."""
-    info: dict[str, Any] = {"load_avg": [round(x, 2) for x in os.getloadavg()]}
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return info
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "model name" and "model" not in info:
-            info["model"] = value.strip()
-        if key.strip() == "flags" and "flags" not in info:
-            wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "fma")
-            info["flags"] = [f for f in value.split() if f in wanted]
-    return info
 
 
 def server_args(root: Path, cache: Path, args: argparse.Namespace) -> list[str]:
@@ -152,7 +136,7 @@ def main() -> None:
         params = StdioServerParameters(
             command=sys.executable, args=server_args(source.parent, Path(tmp) / "cache", args), env=dict(os.environ)
         )
-        machine = cpu()
+        machine = common_machine()
         warm = anyio.run(session, params, source.name, args.repeats, True)
         restarted = anyio.run(session, params, source.name, args.repeats, False)
     report(

@@ -8,14 +8,14 @@ Generates the videos once into ``--work`` (reused when their case file exists), 
 (per-type metrics of both sets, timing, machine with CPU model), and under ``temporal_qa/`` the generated case
 files (``cases_s<seed>.jsonl``: small, the videos are regenerated from the seed) and both Markdown reports.
 The default settings are the fast profile on the CPU with a random-weight tiny CLIP (no CLIP weights can be
-downloaded here) and speaker diarization on (the "who" cases need speaker labels); pass ``--set clip_model=ViT-B-32 --set clip_pretrained=laion2b_s34b_b79k`` (or an LLM with
-``--set llm=...``) where real weights are available.
+downloaded here) and speaker diarization on (the "who" cases need speaker labels); pass
+``--set clip_model=ViT-B-32 --set clip_pretrained=laion2b_s34b_b79k`` (or an LLM with ``--set llm=...``) where
+real weights are available.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import shutil
 import sys
@@ -29,24 +29,6 @@ from vidreason.evals.cli import main as eval_main
 
 RESULTS = Path(__file__).parent / "results"
 OFFLINE = ["clip_model=vidreason-tiny-vit", "clip_pretrained=random", "diarization_enabled=true"]
-
-
-def cpu() -> dict[str, object]:
-    info: dict[str, object] = {}
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return info
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "model name" and "model" not in info:
-            info["model"] = value.strip()
-        if key.strip() == "flags" and "flags" not in info:
-            flags = set(value.split())
-            info["flags"] = sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
-    with contextlib.suppress(OSError):
-        info["loadavg_at_start"] = Path("/proc/loadavg").read_text().split()[:3]
-    return info
 
 
 def run_set(name: str, files: list[str], videos: list[str], out: Path, settings: list[str], cache: Path) -> dict:
@@ -100,7 +82,7 @@ def main() -> None:
     cache = args.work / "cache"
     result: dict = {
         "benchmark": "temporal_qa",
-        "machine": {**machine(), "cpu": cpu()},
+        "machine": machine(),
         "settings": settings,
         "seeds": args.seeds,
         "videos_per_seed": args.videos,

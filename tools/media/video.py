@@ -45,6 +45,14 @@ def _is_cover_art(stream: Any) -> bool:
         return False
 
 
+def _video_stream(container: Any, path: str | Path) -> Any:
+    """The first video stream that is not cover art; ``NoVideoStream`` when there is none."""
+    videos = [s for s in container.streams.video if not _is_cover_art(s)]
+    if not videos:
+        raise NoVideoStream(f"{path}: no video stream")
+    return videos[0]
+
+
 def _rate(value: Any) -> float | None:
     if value is None:
         return None
@@ -174,10 +182,7 @@ def _iter_pyav(
 
     container = _open(path)
     with container:
-        videos = [s for s in container.streams.video if not _is_cover_art(s)]
-        if not videos:
-            raise NoVideoStream(f"{path}: no video stream")
-        stream = videos[0]
+        stream = _video_stream(container, path)
         stream.thread_type = "AUTO"
         native = _rate(stream.average_rate) or 25.0
         if fps * 4 <= native:
@@ -346,10 +351,7 @@ def decode_windows(
         return
     container = _open(path)
     with container:
-        videos = [s for s in container.streams.video if not _is_cover_art(s)]
-        if not videos:
-            raise NoVideoStream(f"{path}: no video stream")
-        stream = videos[0]
+        stream = _video_stream(container, path)
         stream.thread_type = "AUTO"
         native = _rate(stream.average_rate) or 25.0
         eps = 0.25 / native
@@ -410,10 +412,7 @@ def frames_at(
     out: list[tuple[float, float, np.ndarray]] = []
     container = _open(path)
     with container:
-        videos = [s for s in container.streams.video if not _is_cover_art(s)]
-        if not videos:
-            raise NoVideoStream(f"{path}: no video stream")
-        stream = videos[0]
+        stream = _video_stream(container, path)
         w, h = target_size(stream.codec_context.width, stream.codec_context.height, short_side)
         for want in sorted(times):
             if stream.time_base is None:
