@@ -240,7 +240,7 @@ def _summary(a: _Answer, plan: Plan, target: dict[str, Any]) -> str:
     if plan.target.kind == "video":
         if summaries:
             a.add_cite(summaries[0], "summary of the video")
-            return summaries[0].text or ""
+            return f"Summary of the whole video: {summaries[0].text}" if summaries[0].text else ""
         lines = a.of("target", "speech")[:MAX_QUOTES]
         for e in lines:
             a.add_cite(e, f"said at {fmt_span(e.start, e.end)}")

@@ -72,6 +72,8 @@ _WHO_SAID = re.compile(
     r"^who (?P<verb>says?|said|mentions?|mentioned|asks?|asked|talks? about|talked about|speaks? about|"
     r"spoke about|answers?|answered|introduces?|introduced|thanks?|thanked)\s+(?P<x>.+)$"
 )
+#: "who is Sheila?": what is said about a name (a person is known by what the video says of them)
+_WHO_IS = re.compile(r"^who (?:is|was|are|were) (?P<x>(?!(?:speaking|talking|there|on screen|shown)\b).+)$")
 _SAID_ABOUT = re.compile(
     r"^what (?:(?:does|did|do) (?P<who>[\w' ]{1,40}?) (?:say|said|tell us|mention|explain)|(?:is|was|gets|got) "
     r"(?:said|mentioned|explained)) about (?P<x>(?:(?!\b(?:before|after|while|when|until|during|then)\b).)+)$"
@@ -241,7 +243,7 @@ def _speaker(question: str, low: str) -> Plan | None:
 
 
 def _single(question: str, low: str) -> Plan | None:
-    m = _SAID_ABOUT.match(low)
+    m = _SAID_ABOUT.match(low) or _WHO_IS.match(low)
     if m:
         topic = _cased(m.group("x"), question)
         event = SubEvent(id="e1", description=topic, paraphrases=[f"someone talks about {topic}"], channels=["speech"])

@@ -122,9 +122,11 @@ class Occurrence(BaseModel):
 
 
 def key_words(text: str) -> list[str]:
-    """The content words of ``text`` without framing words (lowercase, unstemmed, in order)."""
+    """The content words of ``text`` without framing words (lowercase, unstemmed, in order); when every word
+    frames, the words themselves."""
     words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
-    return list(dict.fromkeys(w for w in words if stem(w) not in FRAMING))
+    content = [w for w in words if stem(w) not in FRAMING]
+    return list(dict.fromkeys(content or words))  # "what does he say about a person": the person is the topic
 
 
 def _hits(terms: list[str], text: str) -> int:
