@@ -193,8 +193,9 @@ def test_live_progress_while_a_run_indexes(tmp_path: Path, monkeypatch: pytest.M
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "ui-indexing-1440x900.png"))
         page.wait_for_selector("body[data-run] #answer .answer-text", timeout=90_000)
+        # the panel goes when the run's last event arrives, which may follow the answer on a busy machine
+        page.wait_for_selector("#progress-panel", state="hidden", timeout=15_000)
         log = page.evaluate("window.vrLog")
-        assert page.locator("#progress-panel").is_hidden()
         assert page.locator("#steps .step").count() == 7
     first_step = next(i for i, e in enumerate(log) if e["ev"] == "step")
     before = log[:first_step]
