@@ -48,6 +48,7 @@ function reset() {
 // opening its index counts: the page never says "not indexed" while a run indexes).
 function buildingNow(v) {
   const lv = state.live;
+  if (lv?.indexed && lv.job.video_id === v.id) return null; // this run's build is over (a late reply says otherwise)
   const mine = lv && !lv.indexed && !lv.ended && lv.job.video_id === v.id;
   return v.building || buildingOf(v.id) || (mine ? { message: "opening the index", stages: [], done: 0, total: 0, decode: 0, elapsed_s: 0 } : null);
 }
@@ -115,7 +116,9 @@ async function loadVideo(id, fresh = false) {
   const built = state.view === "video" && v.index && !building
     ? { final: true, stages: Object.entries(v.index.stages).map(([name, st]) => ({ name, status: st.status, wall_s: st.wall_s, reason: st.reason })) }
     : null;
-  showProgress(building?.stages?.length ? building : built);
+  // a finished run's page shows what was built, not a build (the job list may still say "indexing" for a moment)
+  const finishedRun = state.view === "run" && !state.live;
+  showProgress(finishedRun ? null : building?.stages?.length ? building : built);
   log({ ev: "video", indexed: !!v.indexed, partial: !!v.partial, transcript: (v.transcript || []).length, nodes: (v.nodes || []).length });
 }
 
@@ -127,6 +130,8 @@ function showProgress(p) {
 // A build's progress for the video on screen: shown, and the video reloaded whenever another stage finishes.
 async function onProgress(videoId, p) {
   if (state.video?.id !== videoId) return;
+  const lv = state.live;
+  if (lv?.indexed && lv.job.video_id === videoId) return; // a progress event that arrived after "indexed"
   showProgress(p);
   if (p && p.done > state.progressDone) {
     state.progressDone = p.done;
@@ -230,6 +235,7 @@ async function onJobEvent(token, name, data) {
     await onProgress(lv.job.video_id, data);
   }
   else if (name === "indexed") {
+    lv.indexed = true; // the build is over: no progress panel from here on, whatever arrives late
     showProgress(null);
     await loadVideo(lv.job.video_id, true);
     redraw();
