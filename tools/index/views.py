@@ -180,9 +180,16 @@ def phrases(words: Sequence[Any]) -> list[list[Any]]:
     return merged
 
 
+def line_of(item: TextItem) -> str | None:
+    """The transcript line a phrase item belongs to (``speech:<line>`` of ``speech:<line>.<k>``); None for a
+    whole line or another channel's item."""
+    return item.id.rsplit(".", 1)[0] if item.channel == "speech" and "." in item.id else None
+
+
 def same_line(a: TextItem, b: TextItem) -> bool:
-    """Whether two speech items are phrases of one transcript line (``speech:<line>.<k>``)."""
-    return "." in a.id and a.id.rsplit(".", 1)[0] == b.id.rsplit(".", 1)[0]
+    """Whether two speech items are phrases of one transcript line."""
+    line = line_of(a)
+    return line is not None and line == line_of(b)
 
 
 def _speech(index: VideoIndex) -> list[TextItem]:
@@ -298,6 +305,9 @@ __all__ = [
     "TextItem",
     "artefact",
     "hierarchy_nodes",
+    "line_of",
     "node_children",
+    "phrases",
+    "same_line",
     "text_items",
 ]

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from vidreason.tools.core.plan import SubEvent
 from vidreason.tools.core.text import STOPWORDS
-from vidreason.tools.index.views import TextItem
+from vidreason.tools.index.views import TextItem, line_of
 from vidreason.tools.text.match import TextMatcher, stem
 
 #: share of the (idf-weighted) key words an item must contain to match lexically
@@ -156,8 +156,9 @@ def _whole_lines(items: Sequence[TextItem]) -> tuple[list[TextItem], dict[str, l
     """Each transcript line split into phrases (``speech:<line>.<k>``) joined again, and the ids of its phrases."""
     groups: dict[str, list[TextItem]] = {}
     for it in items:
-        if it.channel == "speech" and "." in it.id:
-            groups.setdefault(it.id.rsplit(".", 1)[0], []).append(it)
+        line = line_of(it)
+        if line is not None:
+            groups.setdefault(line, []).append(it)
     lines = [
         TextItem(
             id=line_id,
