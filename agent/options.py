@@ -1,5 +1,6 @@
 """Command-line settings options shared by every command that indexes or reads an index (``vidreason``'s own
-subcommands, ``eval``, ``ui``, ``mcp``): ``--profile``, ``--device``, ``--cache-dir``, ``--fps``, ``--set``."""
+subcommands, ``eval``, ``ui``, ``mcp``): ``--profile``, ``--device``, ``--cache-dir``, ``--fps``, ``--set``; and the
+servers' default address and port type."""
 
 from __future__ import annotations
 
@@ -11,6 +12,22 @@ from vidreason.tools.core.errors import ConfigError
 
 if TYPE_CHECKING:  # imported when settings are built, so `vidreason --help` does not load pydantic
     from vidreason.tools.core.settings import Settings
+
+
+#: where the servers (``vidreason ui``, ``vidreason mcp --http``) listen unless told otherwise
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port 0..65535 (0 = any free port)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be an integer, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be in 0..65535, got {port}")
+    return port
 
 
 def add_settings_args(p: argparse.ArgumentParser) -> None:
@@ -48,4 +65,4 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         raise ConfigError(str(e).replace("\n", "; ")) from None
 
 
-__all__ = ["add_settings_args", "settings_from_args"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "add_settings_args", "port_number", "settings_from_args"]

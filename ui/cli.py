@@ -6,24 +6,11 @@ import argparse
 import logging
 import sys
 
-from vidreason.agent.options import add_settings_args, settings_from_args
+from vidreason.agent.options import DEFAULT_HOST, DEFAULT_PORT, add_settings_args, port_number, settings_from_args
 from vidreason.tools.core.errors import ConfigError
 from vidreason.ui.security import MAX_BODY_BYTES, is_loopback
 
 log = logging.getLogger(__name__)
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"port must be an integer, got {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be in 0..65535, got {port}")
-    return port
 
 
 def _positive(text: str) -> int:
@@ -43,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Serve the trace viewer on http://HOST:PORT (loopback unless --host says otherwise).",
     )
     p.add_argument("--host", default=DEFAULT_HOST, help=f"interface to bind (default {DEFAULT_HOST})")
-    p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
+    p.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)")
     p.add_argument(
         "--video",
         action="append",

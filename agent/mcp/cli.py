@@ -6,20 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vidreason.agent.options import add_settings_args, settings_from_args
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"port must be an integer, got {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be in 0..65535, got {port}")
-    return port
+from vidreason.agent.options import DEFAULT_HOST, DEFAULT_PORT, add_settings_args, port_number, settings_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--http", action="store_true", help="serve streamable HTTP at http://HOST:PORT/mcp, not stdio")
     p.add_argument("--host", default=DEFAULT_HOST, help=f"interface for --http (default {DEFAULT_HOST})")
-    p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port for --http (default {DEFAULT_PORT})")
+    p.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"port for --http (default {DEFAULT_PORT})")
     add_settings_args(p)
     p.set_defaults(func=cmd_mcp)
 
