@@ -80,6 +80,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--limit", type=int, default=None, help="only the first N cases")
     ap.add_argument("--cache", type=Path, default=None, help="index cache (default: a fresh temporary folder)")
+    ap.add_argument("--tag", default="", help="suffix of the result file name (local_llm_<mode>_<tag>.json)")
     ap.add_argument("--no-offline", action="store_true", help="skip the offline answers beside the LLM's")
     args = ap.parse_args()
 
@@ -163,7 +164,7 @@ def main() -> None:
     structured = [c for c in calls_total if c.structured != "text"]
     walls = [a["wall_s"] for a in asks]
     report(
-        f"local_llm_{args.mode}",
+        f"local_llm_{args.mode}" + (f"_{args.tag}" if args.tag else ""),
         {
             "note": "contended machine unless stated otherwise; re-run this script on an idle machine",
             "server": {"backend": backend, "threads": args.threads, "startup_s": round(startup_s, 2)},

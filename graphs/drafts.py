@@ -32,7 +32,7 @@ class CitedEvidence(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     evidence_id: str = Field(description="id of an evidence item given in the prompt, e.g. ev3")
-    why: str = Field("", max_length=500)
+    why: str = Field("", max_length=160)
 
 
 class AnswerDraft(BaseModel):
@@ -50,7 +50,7 @@ class ClaimCheck(BaseModel):
 
     evidence_id: str
     supported: bool
-    reason: str = Field("", max_length=500)
+    reason: str = Field("", max_length=160)
 
 
 class VerifyReport(BaseModel):

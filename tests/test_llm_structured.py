@@ -19,8 +19,14 @@ from vidreason.tools.core.errors import LLMFormatUnsupported, LLMNotConfigured, 
 from vidreason.tools.core.plan import PlanDraft
 from vidreason.tools.index.summary import SummaryDraft
 from vidreason.tools.llm.client import LLMClient, is_local_endpoint
+from vidreason.tools.llm.decoding import (
+    MIN_FIT_CHARS,
+    decoding_schema,
+    fit_to_tokens,
+    structured_request,
+    worst_case_chars,
+)
 from vidreason.tools.llm.litellm_transport import LiteLLMTransport, format_rejected, is_loopback
-from vidreason.tools.llm.parsing import decoding_schema, structured_request
 from vidreason.tools.llm.transport import LLMRequest, LLMResponse, ScriptedTransport
 
 
@@ -166,6 +172,80 @@ def test_every_reply_the_decoding_schema_admits_validates(model: type[BaseModel]
         value = _sample(schema, rng, schema)
         validator.validate(value)
         model.model_validate(value)  # the cross-field rules hold too
+
+
+def _longest(schema: dict[str, Any], root: dict[str, Any]) -> Any:
+    """The longest JSON value ``schema`` admits (every property, every item, every character)."""
+    if "$ref" in schema:
+        return _longest(root["$defs"][schema["$ref"].split("/")[-1]], root)
+    if "anyOf" in schema:
+        return max((_longest(o, root) for o in schema["anyOf"]), key=lambda v: len(_compact(v)))
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return max(schema["enum"], key=lambda v: len(_compact(v)))
+    kind = schema.get("type")
+    if kind == "object":
+        return {k: _longest(v, root) for k, v in schema.get("properties", {}).items()}
+    if kind == "array":
+        fixed = [_longest(p, root) for p in schema.get("prefixItems", [])]
+        extra = schema["maxItems"] - len(fixed) if "items" in schema else 0
+        return fixed + [_longest(schema["items"], root) for _ in range(extra)]
+    if kind == "string":
+        return "x" * schema["maxLength"]
+    if kind == "integer":
+        return schema["maximum"]
+    if kind in ("boolean", "null"):
+        return {"boolean": False, "null": None}[kind]
+    raise AssertionError(f"unexpected schema node {schema}")
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+IDS = {"evidence_id": [f"ev{i}" for i in range(1, 13)], "cites": ["shot:0001", "scene:0002"]}
+
+
+@pytest.mark.parametrize("model", [AnswerDraft, VerifyReport, SummaryDraft, PlanDraft])
+@pytest.mark.parametrize("max_tokens", [512, 1024])
+def test_decoding_schemas_fit_the_token_limit(model: type[BaseModel], max_tokens: int) -> None:
+    """A reply the fitted schema admits is at most ``max_tokens`` characters (so at most that many tokens of
+    plain text): a model repeating itself inside a string is closed by the grammar, not cut off. The longest
+    reply still validates. The plan's hand-bounded schema cannot shrink below ``MIN_FIT_CHARS`` per string."""
+    fitted = fit_to_tokens(decoding_schema(model, ids=IDS), max_tokens)
+    longest = _longest(fitted, fitted)
+    model.model_validate(longest)
+    assert worst_case_chars(fitted) == len(_compact(longest))
+    if model is PlanDraft:
+        assert min(_max_lengths(fitted)) == MIN_FIT_CHARS
+    else:
+        assert len(_compact(longest)) <= max_tokens
+
+
+def _max_lengths(node: Any) -> list[int]:
+    if isinstance(node, list):
+        return [n for x in node for n in _max_lengths(x)]
+    if not isinstance(node, dict):
+        return []
+    own = [node["maxLength"]] if "maxLength" in node else []
+    return own + [n for v in node.values() for n in _max_lengths(v)]
+
+
+def test_fit_leaves_a_schema_that_fits_and_bounds_open_ones() -> None:
+    small = decoding_schema(Thing)
+    assert fit_to_tokens(small, 4096) == small
+    assert worst_case_chars({"type": "string"}) == float("inf")
+    assert worst_case_chars({"type": "object", "properties": {"a": {"const": 1}}}) == float("inf")  # open object
+    assert small["additionalProperties"] is False
+
+
+def test_the_request_carries_the_fitted_schema() -> None:
+    fmt, _ = structured_request("json_schema", AnswerDraft, constrained=True, max_tokens=700)
+    assert fmt is not None
+    assert worst_case_chars(fmt["json_schema"]["schema"]) <= 700
+    hosted, _ = structured_request("json_schema", AnswerDraft, constrained=False, max_tokens=300)
+    assert hosted is not None and hosted["json_schema"]["schema"] == AnswerDraft.model_json_schema()
 
 
 def test_plan_decoding_schema_spells_out_the_cross_field_rules() -> None:

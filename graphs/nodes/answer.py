@@ -14,7 +14,7 @@ from vidreason.graphs.runtime import Resources
 from vidreason.graphs.state import ReasonState
 from vidreason.tools.core.errors import LLMError
 from vidreason.tools.core.prompting import quote_data, render_prompt
-from vidreason.tools.llm.parsing import decoding_schema
+from vidreason.tools.llm.decoding import decoding_schema
 
 _PLAN_KEYS = ("question_type", "sub_events", "relations", "target", "answer_form")
 
@@ -61,9 +61,7 @@ def evidence_prompt_items(evidence: list[Evidence]) -> list[dict[str, Any]]:
             "id": e.id,
             "role": e.role,
             "channel": e.channel,
-            "time": e.time,
-            "span": [round(e.start, 2), round(e.end, 2)],
-            "node": e.node_id,
+            **({"span": [round(e.start, 2), round(e.end, 2)]} if e.end > e.start else {"time": round(e.time, 2)}),
             "content": e.text if e.text else f"video frame {e.frame_index}",
             **({"speaker": e.speaker} if e.speaker else {}),
         }

@@ -18,7 +18,7 @@ from vidreason.tools.core.errors import LLMError
 from vidreason.tools.core.prompting import render_prompt
 from vidreason.tools.core.results import Citation
 from vidreason.tools.index.video_index import VideoIndex
-from vidreason.tools.llm.parsing import decoding_schema
+from vidreason.tools.llm.decoding import decoding_schema
 
 
 def _norm(text: str | None) -> str:

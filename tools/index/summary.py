@@ -39,7 +39,7 @@ from vidreason.tools.core.errors import (
 from vidreason.tools.core.media import StageStatus
 from vidreason.tools.core.prompting import PromptVars, load_prompt, render_prompt
 from vidreason.tools.index.extractive import LEAF_FIELDS, approx_tokens, extractive_summary, truncate_to_tokens
-from vidreason.tools.llm.parsing import decoding_schema
+from vidreason.tools.llm.decoding import decoding_schema
 
 if TYPE_CHECKING:
     from vidreason.tools.index.hierarchy import Level, Node, VideoGraph

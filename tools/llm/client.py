@@ -44,12 +44,12 @@ from vidreason.tools.core.errors import (
     LLMTransientError,
 )
 from vidreason.tools.core.results import LLMCall
+from vidreason.tools.llm.decoding import structured_request
 from vidreason.tools.llm.parsing import (
     error_signature,
     parse_structured,
     repair_message,
     schema_instruction,
-    structured_request,
 )
 from vidreason.tools.llm.transport import LLMRequest, LLMResponse, Message, Transport
 
@@ -179,7 +179,9 @@ class LLMClient:
         last_text: str | None = None
         while True:
             try:
-                fmt = structured_request(mode, schema, constrained=local, decoding=decoding_schema)
+                fmt = structured_request(
+                    mode, schema, constrained=local, decoding=decoding_schema, max_tokens=self.config.max_output_tokens
+                )
                 resp = self._send_with_retries(msgs, fmt, call)
             except LLMFormatUnsupported as e:
                 lower = self._step_down(mode, e)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -67,88 +66,6 @@ def parse_structured(text: str, schema: type[T]) -> T:
                 except ValidationError:
                     pass
         raise LLMOutputInvalid(f"the reply does not match {schema.__name__}: {_format_validation_error(e)}") from e
-
-
-#: bounds added where a schema has none, for schema-constrained decoding: a small model decoding greedily
-#: under a grammar can repeat an array item or a string until the token limit; validation keeps the model's own
-#: bounds
-DECODE_MAX_ITEMS = 4
-DECODE_MAX_STRINGS = 3
-DECODE_MAX_CHARS = 500  # a string with its own (larger) bound
-DECODE_FREE_CHARS = 200  # a string without one (ids, reasons)
-
-
-def decoding_schema(schema: type[BaseModel], *, ids: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
-    """The JSON schema sent for constrained decoding: ``schema``'s, with list properties required (a grammar lets a
-    small model skip every optional field; an empty list is still allowed) and arrays and strings bounded
-    (``DECODE_MAX_ITEMS`` objects, ``DECODE_MAX_STRINGS`` strings, an array of enum values at most as long as the
-    enum, strings ``DECODE_MAX_CHARS`` or, without a bound of their own, ``DECODE_FREE_CHARS``). A model class can
-    give its own with a ``decoding_json_schema()`` classmethod (``PlanDraft`` does: its cross-field rules written
-    out). ``ids`` draws the named properties (a string, or a list's items) from the given values: the evidence
-    ids or child ids a reply may cite. Replies are validated against ``schema`` itself."""
-    custom = getattr(schema, "decoding_json_schema", None)
-    if callable(custom):
-        return dict(custom())
-    ids = ids or {}
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, list):
-            return [walk(x) for x in node]
-        if not isinstance(node, dict):
-            return node
-        out = {k: walk(v) for k, v in node.items()}
-        props = out.get("properties")
-        if isinstance(props, dict):
-            for name in set(props) & set(ids):
-                props[name] = _drawn_from(props[name], list(ids[name]))
-            required = set(out.get("required", []))
-            lists = {name for name, p in props.items() if isinstance(p, dict) and p.get("type") == "array"}
-            if lists - required:
-                out["required"] = [name for name in props if name in required | lists]
-        if out.get("type") == "array":
-            items = out.get("items")
-            enum = items.get("enum") if isinstance(items, dict) else None
-            strings = isinstance(items, dict) and items.get("type") == "string"
-            cap = len(enum) if isinstance(enum, list) else DECODE_MAX_STRINGS if strings else DECODE_MAX_ITEMS
-            out["maxItems"] = min(int(out.get("maxItems", cap)), cap)
-        if out.get("type") == "string" and "enum" not in out and "pattern" not in out:
-            out["maxLength"] = min(int(out["maxLength"]), DECODE_MAX_CHARS) if "maxLength" in out else DECODE_FREE_CHARS
-        return out
-
-    return dict(walk(schema.model_json_schema()))
-
-
-def _drawn_from(prop: dict[str, Any], values: list[str]) -> dict[str, Any]:
-    """``prop`` (a string or a list of strings) limited to ``values``."""
-    if prop.get("type") == "array":
-        bounded = min(int(prop.get("maxItems", len(values))), len(values))
-        return {**prop, "items": {"enum": values}, "maxItems": bounded} if values else {"type": "array", "maxItems": 0}
-    return {"enum": values} if values else prop
-
-
-def llguidance_grammar(json_schema: dict[str, Any]) -> str:
-    """An llguidance grammar (llama.cpp's ``grammar`` field) for JSON following ``json_schema``, with no free
-    whitespace: a small model then writes about half the tokens, and stays closer to the content."""
-    options = {**json_schema, "x-guidance": {"whitespace_flexible": False}}
-    return "%llguidance {}\nstart: %json " + json.dumps(options, separators=(",", ":"))
-
-
-def structured_request(
-    mode: str, schema: type[BaseModel], *, constrained: bool, decoding: dict[str, Any] | None = None
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """``(response_format, extra_body)`` asking for ``schema`` in ``mode``: ``json_schema`` (OpenAI's form),
-    ``json_object_schema`` (llama.cpp's ``json_object`` with a ``schema``), ``llguidance`` (llama.cpp's
-    ``grammar`` field) or ``prompted`` (neither). ``constrained`` (a local server that enforces the schema while
-    decoding) sends ``decoding`` (the caller's, e.g. with the ids a reply may cite) or ``decoding_schema``; hosted
-    APIs get the model's own schema."""
-    js = (decoding or decoding_schema(schema)) if constrained else schema.model_json_schema()
-    if mode == "json_schema":
-        return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": js, "strict": False}}, None
-    if mode == "json_object_schema":
-        return {"type": "json_object", "schema": js}, None
-    if mode == "llguidance":
-        return None, {"grammar": llguidance_grammar(js)}
-    return None, None
 
 
 def error_signature(error: LLMOutputInvalid) -> str:
