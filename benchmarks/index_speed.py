@@ -5,6 +5,7 @@ narration (fast profile: 1 fps frame table, ViT-B/32 with random weights, Whispe
     python benchmarks/index_speed.py --minutes 10             # decoders + full build on this CPU
     python benchmarks/index_speed.py --minutes 10 --emulate-no-amx   # as on an AVX2-only CPU (AMD EPYC Zen 2/3)
     python benchmarks/index_speed.py --minutes 10 60 180 --only-rss  # memory: full build and frame side only
+    python benchmarks/index_speed.py --minutes 60 180 --only-rss --no-frame-side   # memory: full build only
 
 Each build runs in a fresh subprocess (its peak RSS is its own). ``--emulate-no-amx`` (= ``--emulate avx2``)
 caps torch (ATen, oneDNN, MKL, fbgemm) and CTranslate2 at AVX2 through their environment variables
@@ -56,7 +57,14 @@ def _summary(build: dict[str, Any]) -> str:
 
 
 def measure(
-    minutes: float, *, emulate: str | None, overlaps: list[bool], visual: str, only_rss: bool, fps: float
+    minutes: float,
+    *,
+    emulate: str | None,
+    overlaps: list[bool],
+    visual: str,
+    only_rss: bool,
+    fps: float,
+    frame_side: bool = True,
 ) -> dict[str, Any]:
     """Builds (and decoder timings) of the generated ``minutes`` video; writes one result file."""
     from vidreason.tools.media.video import probe
@@ -74,7 +82,7 @@ def measure(
         key = f"index_fast_profile{'' if overlap else '_sequential'}"
         result[key] = index_in_subprocess(video, duration, {**base, "index_overlap": overlap}, env)
         print(f"{minutes:g} min, overlap {overlap}: {_summary(result[key])}", file=sys.stderr)
-    if only_rss:  # the frame side alone (no audio buffer, no ASR): what this side's streaming bounds
+    if only_rss and frame_side:  # the frame side alone (no audio buffer, no ASR): what this side's streaming bounds
         frames_only = index_in_subprocess(video, duration, {**base, "asr_enabled": False}, env)
         result["index_frame_side_only"] = frames_only
         print(f"{minutes:g} min, frame side only: {_summary(frames_only)}", file=sys.stderr)
@@ -88,6 +96,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, nargs="+", default=[10])
     ap.add_argument("--fps", type=float, default=1.0, help="sampling rate of the decoder timings")
     ap.add_argument("--only-rss", action="store_true", help="builds only (full and frame side), for long videos")
+    ap.add_argument("--no-frame-side", action="store_true", help="with --only-rss: the full build only")
     ap.add_argument("--emulate", choices=["avx2", "avx512"], help="cap the math libraries at this ISA")
     ap.add_argument("--emulate-no-amx", action="store_true", help="same as --emulate avx2")
     ap.add_argument("--overlap", choices=["on", "off", "both"], default="on")
@@ -100,7 +109,7 @@ def main() -> None:
     args = ap.parse_args()
     emulate = "avx2" if args.emulate_no_amx else args.emulate
     overlaps = {"on": [True], "off": [False], "both": [True, False]}[args.overlap]
-    common = {"visual": args.visual, "fps": args.fps}
+    common = {"visual": args.visual, "fps": args.fps, "frame_side": not args.no_frame_side}
     if args.suite:
         for emu in (None, "avx2"):
             measure(10, emulate=emu, overlaps=[True, False], only_rss=False, **common)

@@ -210,16 +210,38 @@ def test_int8_clip_matches_fp32_or_falls_back(monkeypatch: pytest.MonkeyPatch) -
     ref = ClipEmbedder(TINY_CLIP_NAME, "random", "cpu", precision="fp32").encode_images(frames)
     torch.manual_seed(0)
     q = ClipEmbedder(TINY_CLIP_NAME, "random", "cpu", precision="int8")
+    assert "int8_engine" not in q.provenance  # made at the first image batch (after a build parks the text side)
+    got = q.encode_images(frames)
     assert q.precision == "int8" and q.provenance["int8_engine"] in ("x86", "fbgemm")
     assert float(q.provenance["int8_probe_min_cosine"]) >= accel.MIN_COSINE
     assert "avx2" in q.provenance["cpu_isa"]
-    got = q.encode_images(frames)
     assert float(np.min(np.sum(got * ref, axis=1))) >= accel.MIN_COSINE
     monkeypatch.setattr(accel, "MIN_COSINE", 1.01)  # a checkpoint int8 cannot follow: fp32 layers put back
     torch.manual_seed(0)
     fallback = ClipEmbedder(TINY_CLIP_NAME, "random", "cpu", precision="int8")
-    assert fallback.precision == "fp32" and "probe cosine" in fallback.provenance["fallback"]
     np.testing.assert_allclose(fallback.encode_images(frames), ref, atol=1e-5)
+    assert fallback.precision == "fp32" and "probe cosine" in fallback.provenance["fallback"]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_parked_text_tower_comes_back_bit_for_bit(precision: str, tmp_path: Path) -> None:
+    """An index build parks the text tower on disk (images only); the first text brings it back unchanged."""
+    import torch
+
+    torch.manual_seed(0)
+    enc = ClipEmbedder(TINY_CLIP_NAME, "random", "cpu", precision=precision)
+    texts = ["a person opens a door", "a dog runs"]
+    before, images = enc._encode_text_batch(texts), enc.encode_images(_frames(3))
+    enc.park_text_tower(tmp_path)
+    enc.park_text_tower(tmp_path)  # once
+    assert enc._model.text_projection.is_meta and enc._model.transformer.resblocks[0].mlp.c_fc.weight.is_meta
+    assert not enc._model.visual.conv1.weight.is_meta and list(tmp_path.iterdir()) == []  # an anonymous file
+    np.testing.assert_array_equal(enc.encode_images(_frames(3)), images)
+    np.testing.assert_array_equal(enc._encode_text_batch(texts), before)
+    assert not enc._model.text_projection.is_meta
+    enc.park_text_tower(tmp_path)  # the next build parks it again
+    assert enc._model.text_projection.is_meta
+    np.testing.assert_array_equal(enc._encode_text_batch(texts), before)
 
 
 def test_frames_at_model_size_are_only_cropped() -> None:

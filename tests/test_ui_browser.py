@@ -323,7 +323,7 @@ def test_the_loops_taken_are_highlighted_with_llm_tokens() -> None:
     def reject_all(request: LLMRequest) -> LLMResponse:
         import re
 
-        ids = sorted(set(re.findall(r'"id": "(ev\d+)"', request.messages[-1]["content"])))
+        ids = sorted(set(re.findall(r'"id": ?"(ev\d+)"', request.messages[-1]["content"])))
         checks = [{"evidence_id": i, "supported": False, "reason": "does not say that"} for i in ids]
         body = {"checks": checks, "answer_supported": False, "revised_text": None}
         return LLMResponse(text=json.dumps(body), prompt_tokens=300, completion_tokens=40, mocked=True)

@@ -74,8 +74,12 @@ class EmbeddingsStage(Stage):
     def open(self, ctx: StageContext) -> FrameConsumer:
         from vidreason.tools.vision.factory import load_visual_encoder
 
-        # ModelUnavailable -> degraded by the builder
-        return _EmbedConsumer(load_visual_encoder(ctx.settings.vision, ctx.models), ctx.folder)
+        encoder = load_visual_encoder(ctx.settings.vision, ctx.models)  # ModelUnavailable -> degraded by the builder
+        park, prepare = (getattr(encoder, name, None) for name in ("park_text_tower", "prepare_image_tower"))
+        if park is not None and prepare is not None:  # images only here; a text query brings the text side back
+            park(ctx.folder)
+            prepare()  # an int8 tower is made now, before the decode pass and the transcript start
+        return _EmbedConsumer(encoder, ctx.folder)
 
     def save(self, artefact: FrameEmbeddings, folder: Path) -> None:
         if not NpyWriter.wrote(artefact.vectors, folder / VECTORS):  # written while encoding
