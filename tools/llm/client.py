@@ -177,11 +177,14 @@ class LLMClient:
         replies = 0
         seen: set[str] = set()
         last_text: str | None = None
+
+        def request_form(m: StructuredForm) -> RequestFormat:  # the fitted decoding schema: once per form
+            limit = self.config.max_output_tokens
+            return structured_request(m, schema, constrained=local, decoding=decoding_schema, max_tokens=limit)
+
+        fmt = request_form(mode)
         while True:
             try:
-                fmt = structured_request(
-                    mode, schema, constrained=local, decoding=decoding_schema, max_tokens=self.config.max_output_tokens
-                )
                 resp = self._send_with_retries(msgs, fmt, call)
             except LLMFormatUnsupported as e:
                 lower = self._step_down(mode, e)
@@ -191,6 +194,7 @@ class LLMClient:
                 call.format_fallbacks.append(f"{mode} rejected: {e}"[:500])
                 mode = call.structured = lower
                 msgs = _with_schema_text(base, schema) if mode == "prompted" else base
+                fmt = request_form(mode)
                 continue
             except LLMError as e:
                 self._finish(call, msgs, last_text, error=e)
