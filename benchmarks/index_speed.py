@@ -4,6 +4,7 @@ narration (fast profile: 1 fps frame table, ViT-B/32 with random weights, Whispe
     python benchmarks/index_speed.py --suite                  # everything below, one command (about an hour)
     python benchmarks/index_speed.py --minutes 10             # decoders + full build on this CPU
     python benchmarks/index_speed.py --minutes 10 --emulate-no-amx   # as on an AVX2-only CPU (AMD EPYC Zen 2/3)
+    python benchmarks/index_speed.py --minutes 10 --only-rss --repeat 3  # the median of 3 builds
     python benchmarks/index_speed.py --minutes 10 60 180 --only-rss  # memory: full build and frame side only
     python benchmarks/index_speed.py --minutes 60 180 --only-rss --no-frame-side   # memory: full build only
 
@@ -56,6 +57,15 @@ def _summary(build: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _median_build(builds: list[dict[str, Any]]) -> dict[str, Any]:
+    """The build with the median wall time (stages and all), with every run's figures under ``runs``."""
+    chosen = dict(sorted(builds, key=lambda b: b["wall_s"])[len(builds) // 2])
+    if len(builds) > 1:
+        keys = ("wall_s", "cpu_s", "peak_rss_mb", "realtime_factor")
+        chosen["runs"] = [{k: b[k] for k in keys} for b in builds]
+    return chosen
+
+
 def measure(
     minutes: float,
     *,
@@ -65,8 +75,10 @@ def measure(
     only_rss: bool,
     fps: float,
     frame_side: bool = True,
+    repeat: int = 1,
 ) -> dict[str, Any]:
-    """Builds (and decoder timings) of the generated ``minutes`` video; writes one result file."""
+    """Builds (and decoder timings) of the generated ``minutes`` video; writes one result file. With ``repeat``
+    each full build runs that many times and the median run is reported (a shared machine's speed drifts)."""
     from vidreason.tools.media.video import probe
 
     t = time.perf_counter()
@@ -80,7 +92,8 @@ def measure(
         result.update(_decoders(video, duration, fps))
     for overlap in overlaps:
         key = f"index_fast_profile{'' if overlap else '_sequential'}"
-        result[key] = index_in_subprocess(video, duration, {**base, "index_overlap": overlap}, env)
+        builds = [index_in_subprocess(video, duration, {**base, "index_overlap": overlap}, env) for _ in range(repeat)]
+        result[key] = _median_build(builds)
         print(f"{minutes:g} min, overlap {overlap}: {_summary(result[key])}", file=sys.stderr)
     if only_rss and frame_side:  # the frame side alone (no audio buffer, no ASR): what this side's streaming bounds
         frames_only = index_in_subprocess(video, duration, {**base, "asr_enabled": False}, env)
@@ -100,6 +113,7 @@ def main() -> None:
     ap.add_argument("--emulate", choices=["avx2", "avx512"], help="cap the math libraries at this ISA")
     ap.add_argument("--emulate-no-amx", action="store_true", help="same as --emulate avx2")
     ap.add_argument("--overlap", choices=["on", "off", "both"], default="on")
+    ap.add_argument("--repeat", type=int, default=1, help="full builds per setting (the median run is reported)")
     ap.add_argument("--visual", choices=["off", "random"], default="random", help="ViT-B/32 random weights or none")
     ap.add_argument(
         "--suite",
@@ -109,7 +123,7 @@ def main() -> None:
     args = ap.parse_args()
     emulate = "avx2" if args.emulate_no_amx else args.emulate
     overlaps = {"on": [True], "off": [False], "both": [True, False]}[args.overlap]
-    common = {"visual": args.visual, "fps": args.fps, "frame_side": not args.no_frame_side}
+    common = {"visual": args.visual, "fps": args.fps, "frame_side": not args.no_frame_side, "repeat": args.repeat}
     if args.suite:
         for emu in (None, "avx2"):
             measure(10, emulate=emu, overlaps=[True, False], only_rss=False, **common)

@@ -14,6 +14,7 @@ from typing import Protocol, cast
 
 from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound, StorageError, VidreasonError
 from vidreason.tools.core.media import StageStatus, VideoInfo
+from vidreason.tools.core.memory import PeriodicRelease
 from vidreason.tools.core.models import ModelRegistry
 from vidreason.tools.core.settings import Settings
 from vidreason.tools.index.integrity import failure_fingerprint
@@ -262,6 +263,7 @@ def _decode_pass(
     expected = max(1.0, index.manifest.video.duration * settings.fps)
     start = time.perf_counter()
     seen = 0
+    trimmer = PeriodicRelease()  # freed frames and activations do not pile up over an hours-long video
     with ThreadBudget(early) as budget:
         for chunk in iter_frames(
             index.path,
@@ -271,6 +273,7 @@ def _decode_pass(
             chunk=settings.decode_chunk,
         ):
             budget.poll()
+            trimmer.tick()
             table = chunk.table()
             analysis = chunk.analysis() if needs_analysis else table
             for name, (stage, ctx, consumer) in list(consumers.items()):

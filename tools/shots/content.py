@@ -16,7 +16,6 @@ in frames) and a 9x16 RGB thumbnail (432 bytes), never the frames. At :meth:`fin
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 import numpy as np
@@ -131,27 +130,31 @@ class ContentDetector(ShotDetector):
         self.max_blend_residual = max_blend_residual
         # lags are counted in analysed frames at the nominal rate ``fps``
         self._k = max(2, int(np.ceil(max_transition * fps)) + 1)
-        self._recent: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=self._k)
-        self._lags: list[np.ndarray] = []  # per frame: distance to the frame 1..K back (nan when none)
-        self._thumbs: list[np.ndarray] = []  # per frame: uint8 RGB 9x16 thumbnail (blend / fade checks)
+        self._recent: tuple[np.ndarray, np.ndarray] | None = None  # features of the last K frames, oldest first
+        self._lags: list[np.ndarray] = []  # per chunk [n, K]: distance to the frame 1..K back (nan when none)
+        self._thumbs: list[np.ndarray] = []  # per chunk [n, 432]: uint8 RGB 9x16 thumbnails (blend / fade checks)
 
     def _update(self, frames: np.ndarray, timestamps: np.ndarray) -> None:
         hist, thumb, rgb = frame_features(frames, with_rgb=True)
-        self._thumbs.extend(rgb)
-        for i in range(len(frames)):
-            row = np.full(self._k, np.nan, dtype=np.float32)
-            if self._recent:
-                prev_h = np.stack([h for h, _ in reversed(self._recent)])
-                prev_t = np.stack([t for _, t in reversed(self._recent)])
-                row[: len(prev_h)] = feature_distance(hist[i], thumb[i], prev_h, prev_t)
-            self._lags.append(row)
-            self._recent.append((hist[i], thumb[i]))
+        self._thumbs.append(rgb)
+        m = 0 if self._recent is None else len(self._recent[0])
+        if self._recent is not None:
+            hist, thumb = np.concatenate([self._recent[0], hist]), np.concatenate([self._recent[1], thumb])
+        n = len(frames)
+        lags = np.full((n, self._k), np.nan, dtype=np.float32)
+        for j in range(1, self._k + 1):  # frame m + i against frame m + i - j, where that exists
+            first = max(0, j - m)
+            if first < n:
+                now, back = slice(m + first, m + n), slice(m + first - j, m + n - j)
+                lags[first:, j - 1] = feature_distance(hist[now], thumb[now], hist[back], thumb[back])
+        self._lags.append(lags)
+        self._recent = (hist[-self._k :].copy(), thumb[-self._k :].copy())
 
     def _finalize(self, times: np.ndarray) -> tuple[np.ndarray, list[Candidate], float | None]:
         n = len(times)
         if n < 2:
             return np.zeros(n, np.float32), [], self.threshold
-        lags = np.stack(self._lags)
+        lags, all_thumbs = np.concatenate(self._lags), np.concatenate(self._thumbs)
         d1 = np.nan_to_num(lags[:, 0], nan=0.0)
         d1[0] = 0.0
         base = _rolling_median(d1, max(1, round(self.window * self._rate)))
@@ -169,7 +172,7 @@ class ContentDetector(ShotDetector):
             change = float(lags[b, length - 1])
             if change < self.threshold:
                 continue
-            thumbs = np.stack(self._thumbs[a - 1 : b + 1]).astype(np.float32) / 255.0
+            thumbs = all_thumbs[a - 1 : b + 1].astype(np.float32) / 255.0
             if _is_blend(thumbs, self.max_blend_residual) or _is_fade(thumbs):
                 cum = np.cumsum(d1[a : b + 1])
                 c = a + int(np.searchsorted(cum, cum[-1] / 2))

@@ -6,6 +6,12 @@ Measured on ViT-B/32 (``benchmarks/encoder_speed.py``, images per CPU-second, on
 * AVX512-BF16 without AMX: bf16 is *slower* than fp32; int8 (VNNI) is fastest.
 * AVX2 only (e.g. AMD EPYC Zen 2/3): int8 1.8x fp32 (fbgemm's AVX2 kernels); bf16 is 8x slower than fp32.
 
+int8 runs on torch's oneDNN quantised engine where the build has it, else x86/fbgemm. On a batch of 32 frames
+with one thread (an index build's batches while Whisper runs alongside) oneDNN took 2.43 CPU-s vs 3.10 for
+x86 with the math libraries capped at AVX2, and 0.88 vs 1.73 capped at AVX512-VNNI; a whole 10-minute index
+build capped at AVX2 took 0.92x the wall time (``benchmarks/index_speed.py``). It holds ~70 MB more: oneDNN
+keeps its packed weights beside the int8 ones.
+
 So ``auto`` means bf16 with AMX-BF16, else int8 where torch has an x86 quantised engine, else fp32. int8 here
 is torch's dynamic quantisation of every ``nn.Linear`` of the image tower (weights int8 per output channel,
 activations quantised per batch on the fly) after open_clip's ``nn.MultiheadAttention`` blocks are rewritten
@@ -29,11 +35,11 @@ log = logging.getLogger(__name__)
 
 #: lowest cosine similarity to the fp32 embedding an accelerated path may give on any frame
 MIN_COSINE = 0.99
-_QUANT_ENGINES = ("x86", "fbgemm")
+_QUANT_ENGINES = ("onednn", "x86", "fbgemm")  # fastest first (module doc)
 
 
 def int8_engine() -> str | None:
-    """torch's quantised engine for x86 CPUs with AVX2 (``x86`` or ``fbgemm``), or None."""
+    """torch's quantised engine for x86 CPUs with AVX2 (``onednn``, else ``x86`` or ``fbgemm``), or None."""
     if "avx2" not in cpu_isa_flags():
         return None
     try:
@@ -147,21 +153,6 @@ def restore(undo: Undo) -> None:
         setattr(parent, name, original)
 
 
-def release_memory() -> None:
-    """Hand freed heap pages back to the OS (glibc ``malloc_trim``; a no-op elsewhere): the fp32 layers a
-    quantised tower replaced would otherwise stay in the process's resident memory."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        if libc is not None and hasattr(libc, "malloc_trim"):
-            libc.malloc_trim(0)
-    except OSError:  # pragma: no cover - no C library to ask
-        pass
-
-
 def probe_images(size: int, n: int = 8, seed: int = 0) -> np.ndarray:
     """``n`` deterministic uint8 ``[size, size, 3]`` pictures (smooth colour fields, blocks, edges and noise):
     inputs for checking a quantised tower against its fp32 original."""
@@ -208,6 +199,5 @@ __all__ = [
     "isa_summary",
     "probe_images",
     "quantize_tower",
-    "release_memory",
     "restore",
 ]

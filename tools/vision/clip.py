@@ -21,6 +21,7 @@ import numpy as np
 from vidreason.tools.core.devices import hub_offline, resolve_device
 from vidreason.tools.core.errors import ConfigError, ModelUnavailable
 from vidreason.tools.core.hub import offline_reason
+from vidreason.tools.core.memory import release_memory
 from vidreason.tools.core.settings import default_cache_dir
 from vidreason.tools.vision import accel
 from vidreason.tools.vision.encoder import (
@@ -113,9 +114,9 @@ def _resolve_open_clip_weights(model_name: str, pretrained: str, cache_dir: str 
 
 def _load_open_clip(
     model_name: str, pretrained: str, device: str, cache_dir: str | None, config_dir: Path, dtype: Any = None
-) -> tuple[Any, Any, dict]:
-    """(model in eval mode on ``device``, tokenizer, preprocess cfg). With ``dtype`` the parameters are created
-    in that dtype (no full-precision copy ever exists: lower peak memory)."""
+) -> tuple[Any, dict]:
+    """(model in eval mode on ``device``, preprocess cfg). With ``dtype`` the parameters are created in that
+    dtype (no full-precision copy ever exists: lower peak memory)."""
     import torch
 
     try:
@@ -138,7 +139,6 @@ def _load_open_clip(
         if dtype is not None:
             torch.set_default_dtype(dtype)
         model = open_clip.create_model(model_name, pretrained=checkpoint, device=device, **kwargs)
-        tokenizer = open_clip.get_tokenizer(model_name)
     except (RuntimeError, OSError, ValueError) as e:
         raise ModelUnavailable(f"cannot build open_clip {model_name}/{pretrained}: {e}") from e
     finally:
@@ -146,7 +146,7 @@ def _load_open_clip(
     model.eval()
     from open_clip.model import get_model_preprocess_cfg
 
-    return model, tokenizer, dict(get_model_preprocess_cfg(model))
+    return model, dict(get_model_preprocess_cfg(model))
 
 
 class ClipEmbedder:
@@ -176,7 +176,7 @@ class ClipEmbedder:
         import torch
 
         cpu_bf16 = self.precision == "bf16" and not self.device.startswith("cuda")
-        self._model, self._tokenizer, pp = _load_open_clip(
+        self._model, pp = _load_open_clip(
             model_name,
             pretrained,
             self.device,
@@ -195,6 +195,7 @@ class ClipEmbedder:
         self.provenance: dict[str, str] = {"precision": self.precision, "device": self.device}
         if not self.device.startswith("cuda"):
             self.provenance["cpu_isa"] = accel.isa_summary()
+        self._tokenizer: Any = None  # made with the first text (an index build encodes none: ~0.1 s, ~20 MB)
         self._parked_text: Parked | None = None
         self._text_lock = threading.Lock()  # parking waits for a text being encoded (and the other way round)
         #: int8 is made at the first image batch, after an index build parked the text tower (a lower peak)
@@ -209,7 +210,7 @@ class ClipEmbedder:
         with self._text_lock:
             if self._parked_text is None:
                 self._parked_text = Parked(self._model, text_parts(self._model), folder)
-                accel.release_memory()
+                release_memory()
 
     def prepare_image_tower(self) -> None:
         """Make the int8 image tower now (else done by the first image batch): an index build parks the text
@@ -244,7 +245,7 @@ class ClipEmbedder:
             return
         self.provenance["int8_engine"] = str(torch.backends.quantized.engine)
         del undo, visual  # the fp32 layers go
-        accel.release_memory()
+        release_memory()
 
     def _keep_fp32(self, why: str) -> None:
         log.warning("open_clip %s: image tower stays fp32: %s", self.model_name, why)
@@ -288,6 +289,13 @@ class ClipEmbedder:
             self.dim = feats.shape[-1]
         return l2_normalize(feats)
 
+    def _tokenize(self, texts: list[str]) -> Any:
+        if self._tokenizer is None:
+            import open_clip
+
+            self._tokenizer = open_clip.get_tokenizer(self.model_name)
+        return self._tokenizer(texts)
+
     def _encode_text_batch(self, texts: list[str]) -> np.ndarray:
         import torch
 
@@ -298,7 +306,7 @@ class ClipEmbedder:
                 self._parked_text = None
             with torch.inference_mode(), self._autocast():
                 for i in range(0, len(texts), self.batch_size):
-                    tokens = self._tokenizer(texts[i : i + self.batch_size]).to(self.device)
+                    tokens = self._tokenize(texts[i : i + self.batch_size]).to(self.device)
                     out.append(self._model.encode_text(tokens).float().cpu().numpy())
         return l2_normalize(np.concatenate(out).astype(np.float32))
 

@@ -4,10 +4,11 @@ for bit, the first time a text is encoded."""
 
 from __future__ import annotations
 
+import io
 import logging
 import tempfile
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +21,10 @@ class Parked:
     def __init__(self, model: Any, names: set[str], folder: Path) -> None:
         import torch
 
-        self._tensors: list[tuple[str, bool]] = []  # (dotted name in model, is a parameter)
-        state: dict[str, Any] = {}
+        self._tensors: list[tuple[str, bool, Any]] = []  # (dotted name in model, is a parameter, meta twin)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._file: io.BufferedRandom | None = tempfile.TemporaryFile(dir=folder, prefix="parked-")  # noqa: SIM115
+        self.bytes = 0
         for name in sorted(names):
             part = getattr(model, name)
             if isinstance(part, torch.nn.Parameter):
@@ -30,29 +33,34 @@ class Parked:
                 named = [(f"{name}.{k}", v, True) for k, v in part.named_parameters()]
                 named += [(f"{name}.{k}", v, False) for k, v in part.named_buffers()]
             for key, tensor, is_param in named:
-                state[key] = tensor.detach()
-                self._tensors.append((key, is_param))
-        folder.mkdir(parents=True, exist_ok=True)
-        self._file: IO[bytes] | None = tempfile.TemporaryFile(dir=folder, prefix="parked-")  # noqa: SIM115
-        torch.save(state, self._file)
-        self.bytes = sum(v.numel() * v.element_size() for v in state.values())
-        del state
-        for key, is_param in self._tensors:
-            _put(model, key, _meta(_get(model, key)), is_param)
+                self.bytes += self._file.write(memoryview(_raw(tensor.detach())))  # the bytes as they are
+                self._tensors.append((key, is_param, _meta(tensor)))
+        for key, is_param, twin in self._tensors:
+            _put(model, key, twin, is_param)
         log.debug("parked %s (%.0f MB) until first use", sorted(names), self.bytes / 2**20)
 
     def restore(self, model: Any) -> None:
-        """Load the parts back into ``model`` (once)."""
+        """Load the parts back into ``model`` (once), bit for bit."""
         import torch
 
         if self._file is None:
             return
         self._file.seek(0)
-        state = torch.load(self._file, map_location="cpu", weights_only=True)
-        for key, is_param in self._tensors:
-            _put(model, key, state.pop(key), is_param)
+        for key, is_param, twin in self._tensors:
+            tensor = torch.empty(twin.shape, dtype=twin.dtype)
+            raw = _raw(tensor)
+            if self._file.readinto(memoryview(raw)) != raw.nbytes:
+                raise OSError(f"parked tensor {key}: the file ended early")
+            _put(model, key, tensor, is_param)
         self._file.close()
         self._file = None
+
+
+def _raw(tensor: Any) -> Any:
+    """The bytes of a contiguous CPU tensor (any dtype, bf16 included) as a uint8 numpy view, no copy."""
+    import torch
+
+    return tensor.contiguous().reshape(-1).view(torch.uint8).numpy()
 
 
 def _get(model: Any, key: str) -> Any:
@@ -74,7 +82,7 @@ def _put(model: Any, key: str, tensor: Any, is_param: bool) -> None:
 
 
 def _meta(tensor: Any) -> Any:
-    return tensor.detach().to("meta")
+    return tensor.detach().to("meta")  # shape and dtype, no storage
 
 
 def text_parts(model: Any) -> set[str]:
