@@ -3,8 +3,9 @@
 glibc keeps freed chunks in its arenas (one per thread that allocates) and returns pages only from the top of
 each. An index build frees and reallocates frames, activations and audio blocks in several threads for as long
 as the video lasts, so the free-but-resident part of the heap grew with the video's length. ``malloc_trim``
-gives every whole free page of every arena back; called every 5 s of a 10-minute build (capped at AVX2,
-paired runs, benchmarks/index_speed.py) it took the peak from 1.55 to 1.51 GB at the same wall time.
+gives every whole free page of every arena back; called every 5 s of an index build of
+benchmarks/index_speed.py's 10-minute video (capped at AVX2, paired runs) it took the peak from 1.55 to 1.51 GB
+at the same wall time.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ Measured on ViT-B/32 (``benchmarks/encoder_speed.py``, images per CPU-second, on
 
 int8 runs on torch's oneDNN quantised engine where the build has it, else x86/fbgemm. On a batch of 32 frames
 with one thread (an index build's batches while Whisper runs alongside) oneDNN took 2.43 CPU-s vs 3.10 for
-x86 with the math libraries capped at AVX2, and 0.88 vs 1.73 capped at AVX512-VNNI; a whole 10-minute index
-build capped at AVX2 took 0.92x the wall time (``benchmarks/index_speed.py``). It holds ~70 MB more: oneDNN
-keeps its packed weights beside the int8 ones.
+x86 with the math libraries capped at AVX2, and 0.88 vs 1.73 capped at AVX512-VNNI; a whole index build of
+``benchmarks/index_speed.py``'s 10-minute video capped at AVX2 took 0.92x the wall time (paired runs). It
+holds ~70 MB more: oneDNN keeps its packed weights beside the int8 ones.
 
 So ``auto`` means bf16 with AMX-BF16, else int8 where torch has an x86 quantised engine, else fp32. int8 here
 is torch's dynamic quantisation of every ``nn.Linear`` of the image tower (weights int8 per output channel,
