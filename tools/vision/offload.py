@@ -63,11 +63,6 @@ def _raw(tensor: Any) -> Any:
     return tensor.contiguous().reshape(-1).view(torch.uint8).numpy()
 
 
-def _get(model: Any, key: str) -> Any:
-    owner, _, leaf = key.rpartition(".")
-    return getattr(model.get_submodule(owner) if owner else model, leaf)
-
-
 def _put(model: Any, key: str, tensor: Any, is_param: bool) -> None:
     """Set the parameter or buffer ``key`` of ``model`` to ``tensor`` (a parameter keeps ``requires_grad``)."""
     import torch
