@@ -16,6 +16,7 @@ from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound, StorageErro
 from vidreason.tools.core.media import StageStatus, VideoInfo
 from vidreason.tools.core.memory import PeriodicRelease
 from vidreason.tools.core.models import ModelRegistry
+from vidreason.tools.core.prefetch import prefetch
 from vidreason.tools.core.settings import Settings
 from vidreason.tools.index.integrity import failure_fingerprint
 from vidreason.tools.index.manifest import Manifest, read_manifest
@@ -232,9 +233,10 @@ def _decode_pass(
     progress: Progress | None,
     alongside: Callable[[], list[EarlyStage]] = list,
 ) -> None:
-    """Decode the video once and feed every pending frame stage. ``alongside`` starts the stages that run
-    alongside once the frame stages are open (their models loaded, so load-time memory peaks do not add up);
-    torch uses half the cores while they run."""
+    """Decode the video once and feed every pending frame stage, the next chunk decoding in a background thread
+    while the stages use this one. ``alongside`` starts the stages that run alongside once the frame stages are
+    open (their models loaded, so load-time memory peaks do not add up); torch uses half the cores while they
+    run."""
     settings = index.settings
     consumers: dict[str, tuple[Stage, StageContext, FrameConsumer]] = {}
     spent: dict[str, float] = {}
@@ -265,13 +267,14 @@ def _decode_pass(
     seen = 0
     trimmer = PeriodicRelease()  # freed frames and activations do not pile up over an hours-long video
     with ThreadBudget(early) as budget:
-        for chunk in iter_frames(
+        frames = iter_frames(
             index.path,
             settings.fps,
             extra_fps=settings.shot_fps if needs_analysis else None,
             short_side=settings.frame_short_side,
             chunk=settings.decode_chunk,
-        ):
+        )
+        for chunk in prefetch(frames, name="vidreason-decode"):  # the next chunk decodes while this one is used
             budget.poll()
             trimmer.tick()
             table = chunk.table()

@@ -37,7 +37,7 @@ class Manifest(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
     packages: dict[str, str] = Field(default_factory=dict)
     stages: dict[str, StageStatus] = Field(default_factory=dict)
-    decode_s: float = 0.0
+    decode_s: float = 0.0  # the decode pass's wall time outside every frame stage (waiting for decoded frames)
 
     @property
     def degraded(self) -> dict[str, str]:

@@ -22,6 +22,7 @@ quantised tower is checked against its fp32 original on a fixed probe batch when
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from dataclasses import dataclass
@@ -65,15 +66,17 @@ def isa_summary() -> str:
     return ",".join(k for k in keys if k in flags) or "baseline"
 
 
-def _self_attention(mha: Any) -> Any:
-    """An ``nn.Module`` computing what ``mha`` (an ``nn.MultiheadAttention`` used as self-attention) computes,
-    with its projections as ``nn.Linear`` layers (quantisable)."""
+@functools.lru_cache(maxsize=1)
+def _self_attention_class() -> Any:
+    """The module class :func:`_self_attention` makes (defined once torch is imported). Its ``__init__`` takes
+    the attention block as an argument rather than closing over it: a closure would keep the block, and with it
+    the fp32 projection weights, alive as long as the class (~108 MB for ViT-B/32)."""
     import torch
     import torch.nn.functional as F
     from torch import nn
 
     class SelfAttention(nn.Module):
-        def __init__(self) -> None:
+        def __init__(self, mha: Any) -> None:
             super().__init__()
             d = mha.embed_dim
             self.heads = mha.num_heads
@@ -97,7 +100,13 @@ def _self_attention(mha: Any) -> Any:
             y = self.out(y.transpose(1, 2).reshape(n, length, d))
             return (y if self.batch_first else y.transpose(0, 1)), None
 
-    return SelfAttention()
+    return SelfAttention
+
+
+def _self_attention(mha: Any) -> Any:
+    """An ``nn.Module`` computing what ``mha`` (an ``nn.MultiheadAttention`` used as self-attention) computes,
+    with its projections as ``nn.Linear`` layers (quantisable)."""
+    return _self_attention_class()(mha)
 
 
 Undo = list[tuple[Any, str, Any]]  # (parent module, attribute, original child) in the order replaced
