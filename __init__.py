@@ -17,6 +17,12 @@ __version__ = "0.1.0"
 # onnxruntime (OCR, Whisper's VAD) otherwise writes a device id and a telemetry database under ~/.cache/Microsoft
 # the moment it is imported: vidreason writes only under its cache dir. A user's own setting wins.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+# torch and CTranslate2 each bring an OpenMP runtime whose idle threads spin; during an index build (CLIP, Whisper
+# and the decoder side by side on few cores) the spinning took cores from the other models. Idle threads that sleep
+# at once made the 10-minute benchmark build (capped at AVX2) 0.92x the wall time and 0.92x the CPU time (paired
+# runs); a single query's text embedding takes ~5 ms longer. Read when torch / CTranslate2 load (import torch after
+# vidreason for it to apply to torch).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _LAZY: dict[str, str] = {
     "VideoReasoner": "vidreason.agent.reasoner",

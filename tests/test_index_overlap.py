@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,12 @@ import pytest
 from media import make_cut_video
 
 from vidreason.tools.core.errors import ModelUnavailable
+from vidreason.tools.core.media import FrameChunk
 from vidreason.tools.core.settings import Settings
 from vidreason.tools.index import stages as stage_registry
 from vidreason.tools.index.arrays import NpyWriter
 from vidreason.tools.index.overlap import ThreadBudget, overlappable
-from vidreason.tools.index.stage import Stage, StageContext, StageOutput
+from vidreason.tools.index.stage import FrameConsumer, Stage, StageContext, StageOutput
 from vidreason.tools.index.video_index import VideoIndex
 
 
@@ -126,3 +128,42 @@ def test_npy_writer_appends_blocks(tmp_path: Path) -> None:
     bad.append(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="rows of shape"):
         bad.append(np.zeros((2, 4)))
+
+
+class _SlowConsumer(FrameConsumer):
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def consume(self, chunk: FrameChunk) -> None:
+        time.sleep(0.05)
+        self.frames += len(chunk)
+
+    def close(self) -> StageOutput:
+        time.sleep(0.2)
+        return StageOutput(artefact={"frames": self.frames})
+
+
+class SlowFrameStage(AudioLikeStage):
+    """A frame stage whose model takes a while to load and whose closing takes a while."""
+
+    name = "slow_frames"
+    requires = ("frames",)
+    frame_input = "table"
+
+    def open(self, ctx: StageContext) -> FrameConsumer:
+        time.sleep(0.5)
+        return _SlowConsumer()
+
+
+def test_decode_time_counts_only_the_pass_waiting_for_frames(
+    clip: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = stage_registry.STAGES.subset(("frames",))
+    monkeypatch.setattr(stage_registry, "STAGES", registry)
+    monkeypatch.setattr(stage_registry, "_instances", {})
+    stage_registry.register_stage("slow_frames", SlowFrameStage)
+    ix = VideoIndex.build(clip, settings)
+    assert ix.get("slow_frames") == {"frames": 4}
+    # loading (0.5 s) and closing (0.2 s) happen outside the pass: the decode time of a 4 s clip is neither
+    # negative nor counts them
+    assert 0 <= ix.manifest.decode_s < 0.5

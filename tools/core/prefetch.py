@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -22,7 +22,7 @@ class _Failed:
         self.error = error
 
 
-def prefetch(items: Iterator[T], depth: int = 1, name: str = "vidreason-prefetch") -> Iterator[T]:
+def prefetch(items: Iterator[T], depth: int = 1, name: str = "vidreason-prefetch") -> Generator[T, None, None]:
     """Yield what ``items`` yields, computed up to ``depth`` items ahead in a daemon thread. An error of
     ``items`` is raised here at the point it occurred; closing this generator early stops the producer at its
     next item (and closes ``items`` there)."""

@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from importlib import metadata
 from pathlib import Path
 from typing import Protocol, cast
@@ -264,17 +265,18 @@ def _decode_pass(
     needs_analysis = any(s.frame_input == "analysis" for s, _, _ in consumers.values())
     expected = max(1.0, index.manifest.video.duration * settings.fps)
     start = time.perf_counter()
-    seen = 0
+    seen, in_stages = 0, 0.0  # frames decoded; seconds of the pass spent in the stages rather than waiting for frames
     trimmer = PeriodicRelease()  # freed frames and activations do not pile up over an hours-long video
-    with ThreadBudget(early) as budget:
-        frames = iter_frames(
-            index.path,
-            settings.fps,
-            extra_fps=settings.shot_fps if needs_analysis else None,
-            short_side=settings.frame_short_side,
-            chunk=settings.decode_chunk,
-        )
-        for chunk in prefetch(frames, name="vidreason-decode"):  # the next chunk decodes while this one is used
+    frames = iter_frames(
+        index.path,
+        settings.fps,
+        extra_fps=settings.shot_fps if needs_analysis else None,
+        short_side=settings.frame_short_side,
+        chunk=settings.decode_chunk,
+    )
+    chunks = prefetch(frames, name="vidreason-decode")  # the next chunk decodes while this one is used
+    with ThreadBudget(early) as budget, closing(chunks):  # a failing stage stops the decoder thread at once
+        for chunk in chunks:
             budget.poll()
             trimmer.tick()
             table = chunk.table()
@@ -292,10 +294,12 @@ def _decode_pass(
                     _record_failure(index, stage, f"{type(e).__name__}: {e}", time.perf_counter() - t0, ctx.folder)
                     del consumers[name]
                     continue
-                spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+                took = time.perf_counter() - t0
+                spent[name], in_stages = spent.get(name, 0.0) + took, in_stages + took
             seen += len(table)
             if progress:
                 progress("decode", min(1.0, seen / expected))
+    index.manifest.decode_s = round(time.perf_counter() - start - in_stages, 4)
     for name, (stage, ctx, consumer) in consumers.items():
         t0 = time.perf_counter()
         try:
@@ -311,4 +315,3 @@ def _decode_pass(
             continue
         spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
         _finish(index, stage, ctx, out, spent[name])
-    index.manifest.decode_s = round(time.perf_counter() - start - sum(spent.values()), 4)
