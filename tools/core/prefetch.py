@@ -23,9 +23,9 @@ class _Failed:
 
 
 def prefetch(items: Iterator[T], depth: int = 1, name: str = "vidreason-prefetch") -> Generator[T, None, None]:
-    """Yield what ``items`` yields, computed up to ``depth`` items ahead in a daemon thread. An error of
-    ``items`` is raised here at the point it occurred; closing this generator early stops the producer at its
-    next item (and closes ``items`` there)."""
+    """Yield what ``items`` yields, made ahead in a daemon thread: at most ``depth`` items wait ready, one more
+    may be in the making. An error of ``items`` is raised here at the point it occurred; closing this generator
+    early stops the producer at its next item (and closes ``items`` there)."""
     slots: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
 
