@@ -59,12 +59,12 @@ def stage(monkeypatch: pytest.MonkeyPatch) -> AudioLikeStage:
     return instance
 
 
-@pytest.mark.parametrize("overlap", [True, False])
+@pytest.mark.parametrize(("overlap", "ahead"), [(True, True), (False, True), (True, False)])
 def test_video_only_stage_runs_alongside_and_commits(
-    clip: Path, settings: Settings, stage: AudioLikeStage, overlap: bool
+    clip: Path, settings: Settings, stage: AudioLikeStage, overlap: bool, ahead: bool
 ) -> None:
     assert overlappable(stage)
-    ix = VideoIndex.build(clip, settings.override(index_overlap=overlap))
+    ix = VideoIndex.build(clip, settings.override(index_overlap=overlap, decode_ahead=ahead))
     status = ix.manifest.stages["audio_like"]
     assert status.status == "ok" and status.models == {"m": "x"}
     ran_on = ix.get("audio_like")["thread"]

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     index_overlap: bool = Field(
         True, description="run the transcript (audio decoding, VAD, Whisper) alongside the frames' decode pass"
     )
+    decode_ahead: bool = Field(
+        True,
+        description="decode the next chunk in a background thread while the frame stages use this one (faster; "
+        "off: a lower peak memory on long videos, see the README's performance table)",
+    )
 
     # Shots
     shot_detector: Literal["content", "transnetv2"] | None = None

@@ -234,10 +234,10 @@ def _decode_pass(
     progress: Progress | None,
     alongside: Callable[[], list[EarlyStage]] = list,
 ) -> None:
-    """Decode the video once and feed every pending frame stage, the next chunk decoding in a background thread
-    while the stages use this one. ``alongside`` starts the stages that run alongside once the frame stages are
-    open (their models loaded, so load-time memory peaks do not add up); torch uses half the cores while they
-    run."""
+    """Decode the video once and feed every pending frame stage (with ``decode_ahead`` the next chunk decodes in a
+    background thread while the stages use this one). ``alongside`` starts the stages that run alongside once the
+    frame stages are open (their models loaded, so load-time memory peaks do not add up); torch uses half the
+    cores while they run."""
     settings = index.settings
     consumers: dict[str, tuple[Stage, StageContext, FrameConsumer]] = {}
     spent: dict[str, float] = {}
@@ -274,7 +274,7 @@ def _decode_pass(
         short_side=settings.frame_short_side,
         chunk=settings.decode_chunk,
     )
-    chunks = prefetch(frames, name="vidreason-decode")  # the next chunk decodes while this one is used
+    chunks = prefetch(frames, name="vidreason-decode") if settings.decode_ahead else frames
     with ThreadBudget(early) as budget, closing(chunks):  # a failing stage stops the decoder thread at once
         for chunk in chunks:
             budget.poll()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -291,7 +291,7 @@ def iter_frames(
     chunk: int = 32,
     end: float | None = None,
     decoder: Decoder = "auto",
-) -> Iterator[FrameChunk]:
+) -> Generator[FrameChunk, None, None]:
     """Yield frames sampled at ``fps`` (first decoded frame at each k/fps, exact pts) in chunks of ``chunk``.
 
     Table frames (the ``fps`` grid) get consecutive ``indices`` 0, 1, 2, ... across chunks. With ``extra_fps``
