@@ -130,16 +130,19 @@ def test_npy_writer_appends_blocks(tmp_path: Path) -> None:
         bad.append(np.zeros((2, 4)))
 
 
+_CLOCK = [1000.0]  # the builder's perf_counter in the test below: only the stages move it
+
+
 class _SlowConsumer(FrameConsumer):
     def __init__(self) -> None:
         self.frames = 0
 
     def consume(self, chunk: FrameChunk) -> None:
-        time.sleep(0.05)
+        _CLOCK[0] += 0.05
         self.frames += len(chunk)
 
     def close(self) -> StageOutput:
-        time.sleep(0.2)
+        _CLOCK[0] += 0.2
         return StageOutput(artefact={"frames": self.frames})
 
 
@@ -151,7 +154,7 @@ class SlowFrameStage(AudioLikeStage):
     frame_input = "table"
 
     def open(self, ctx: StageContext) -> FrameConsumer:
-        time.sleep(0.5)
+        _CLOCK[0] += 0.5
         return _SlowConsumer()
 
 
@@ -162,8 +165,10 @@ def test_decode_time_counts_only_the_pass_waiting_for_frames(
     monkeypatch.setattr(stage_registry, "STAGES", registry)
     monkeypatch.setattr(stage_registry, "_instances", {})
     stage_registry.register_stage("slow_frames", SlowFrameStage)
+    monkeypatch.setattr(time, "perf_counter", lambda: _CLOCK[0])  # no real time in the assertions
     ix = VideoIndex.build(clip, settings)
     assert ix.get("slow_frames") == {"frames": 4}
-    # loading (0.5 s) and closing (0.2 s) happen outside the pass: the decode time of a 4 s clip is neither
-    # negative nor counts them
-    assert 0 <= ix.manifest.decode_s < 0.5
+    # loading (0.5 s), using its one chunk (0.05 s) and closing (0.2 s) are the stage's time, none of it the pass's
+    # waiting for frames (which takes no time on this clock)
+    assert ix.manifest.decode_s == 0
+    assert ix.manifest.stages["slow_frames"].wall_s == pytest.approx(0.75)
