@@ -32,6 +32,7 @@ from vidreason.tools.vision.encoder import (
     preprocess_frames,
     resolve_precision,
 )
+from vidreason.tools.vision.lean_import import load_backends, open_clip_module
 from vidreason.tools.vision.offload import Parked, text_parts
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,7 @@ TINY_CLIP_CONFIG: dict[str, Any] = {
 def register_clip_config(name: str, config: dict[str, Any], folder: Path) -> str:
     """Make an open_clip architecture ``name`` from a config dict (open_clip's ``add_model_config`` reads it
     from a JSON file written into ``folder``); idempotent."""
-    import open_clip
-
+    open_clip = open_clip_module()
     if open_clip.get_model_config(name) == config:
         return name
     folder.mkdir(parents=True, exist_ok=True)
@@ -63,8 +63,7 @@ def register_clip_config(name: str, config: dict[str, Any], folder: Path) -> str
 
 def _resolve_open_clip_weights(model_name: str, pretrained: str, cache_dir: str | None) -> tuple[str, dict[str, Any]]:
     """Local checkpoint file and tag config for ``pretrained`` (tag or file); ModelUnavailable when absent."""
-    import open_clip
-
+    open_clip = open_clip_module()
     if os.path.isfile(pretrained):
         return pretrained, {}
     cfg = open_clip.get_pretrained_cfg(model_name, pretrained)
@@ -120,13 +119,17 @@ def _load_open_clip(
     import torch
 
     try:
-        import open_clip
+        open_clip = open_clip_module()
     except ImportError as e:  # pragma: no cover - a dependency
         raise ModelUnavailable("open_clip is not installed: `pip install open_clip_torch`") from e
     if model_name == TINY_CLIP_NAME:
         register_clip_config(TINY_CLIP_NAME, TINY_CLIP_CONFIG, config_dir)
     if open_clip.get_model_config(model_name) is None:
         raise ConfigError(f"unknown open_clip model {model_name!r}; allowed: {open_clip.list_models()}")
+    try:
+        load_backends(open_clip, model_name)
+    except ImportError as e:
+        raise ModelUnavailable(f"open_clip {model_name} needs a package that is not installed: {e}") from e
     kwargs: dict[str, Any] = {}
     checkpoint = None
     if pretrained != RANDOM:
@@ -291,9 +294,7 @@ class ClipEmbedder:
 
     def _tokenize(self, texts: list[str]) -> Any:
         if self._tokenizer is None:
-            import open_clip
-
-            self._tokenizer = open_clip.get_tokenizer(self.model_name)
+            self._tokenizer = open_clip_module().get_tokenizer(self.model_name)
         return self._tokenizer(texts)
 
     def _encode_text_batch(self, texts: list[str]) -> np.ndarray:
