@@ -50,6 +50,7 @@ DE_SPLIT_S = 30.0
 
 SETTINGS: dict[str, dict[str, Any]] = {
     "tiny.en b1 vad": {"model": "tiny.en", "beam": 1, "mode": "vad"},
+    "tiny.en b1 bo2 vad": {"model": "tiny.en", "beam": 1, "mode": "vad", "best_of": 2},
     "tiny.en b5 vad": {"model": "tiny.en", "beam": 5, "mode": "vad"},
     "tiny.en b5 vad-old": {"model": "tiny.en", "beam": 5, "mode": "vad", "vad_threshold": 0.5, "speech_pad_ms": 200},
     "tiny.en b5 novad": {"model": "tiny.en", "beam": 5, "mode": "novad"},
@@ -97,7 +98,7 @@ def transcribe(setting: dict[str, Any], path: Path) -> dict[str, Any]:
     from vidreason.tools.speech.options import AsrOptions
     from vidreason.tools.speech.whisper import WhisperTranscriber, load_audio
 
-    opts = {k: setting[k] for k in ("vad_threshold", "speech_pad_ms") if k in setting}
+    opts = {k: setting[k] for k in ("vad_threshold", "speech_pad_ms", "best_of") if k in setting}
     tr = WhisperTranscriber(setting["model"], device="cpu", options=AsrOptions(beam_size=setting["beam"], **opts))
     load = os.getloadavg()[0]
     if setting["mode"] == "vad":

@@ -250,3 +250,26 @@ def test_english_only_model_on_german_switches_or_is_marked_degraded(
 def test_asr_defaults_are_the_measured_ones() -> None:
     opts = AsrOptions()
     assert (opts.vad_threshold, opts.speech_pad_ms, opts.min_silence_ms) == (0.35, 400, 700)
+
+
+def test_fast_profile_samples_two_fallback_candidates() -> None:
+    """Whisper's fallback sampling holds one set of decoder caches per candidate: the fast profile samples 2
+    (same scores as 5 on benchmarks/asr_quality.py, ~65 MB less at each fallback), the accurate profile 5."""
+    from vidreason.tools.core.settings import Settings
+    from vidreason.tools.speech.decode import decode_pack
+    from vidreason.tools.speech.windows import Window
+
+    assert Settings(profile="fast").speech.best_of == 2
+    assert Settings(profile="accurate").speech.best_of == 5
+    assert "best_of" in Settings(profile="fast").speech.output_params()  # part of the transcript's cache key
+    seen: dict[str, object] = {}
+
+    class Model:
+        def transcribe(self, audio: np.ndarray, **kwargs: object) -> tuple[list[object], object]:
+            seen.update(kwargs)
+            return [], type("Info", (), {"language": "en", "language_probability": 1.0})()
+
+    audio = np.zeros(SAMPLE_RATE, np.float32)
+    window = Window(regions=[Span(start=0.0, end=1.0)], audio=audio)
+    decode_pack(Model(), [window], AsrOptions(best_of=2), "en")
+    assert seen["best_of"] == 2

@@ -85,6 +85,7 @@ class SpeechConfig(ComponentConfig):
     language: str | None = None
     compute_type: str = "auto"
     beam_size: int | None = Field(None, ge=1, le=20)
+    best_of: int | None = Field(None, ge=1, le=10)
     device: str = "auto"
     cache_dir: Path | None = Field(None, description="where packaged weights are joined once")
     language_check: Literal["switch", "drop", "off"] = Field(
@@ -92,7 +93,14 @@ class SpeechConfig(ComponentConfig):
         description="speech an English-only model cannot transcribe: decode it with the multilingual model "
         "(switch), leave it out and mark the transcript degraded (drop), or do not check (off)",
     )
-    output_fields: ClassVar[tuple[str, ...]] = ("model", "language", "compute_type", "beam_size", "language_check")
+    output_fields: ClassVar[tuple[str, ...]] = (
+        "model",
+        "language",
+        "compute_type",
+        "beam_size",
+        "best_of",
+        "language_check",
+    )
 
 
 class DiarizationConfig(ComponentConfig):

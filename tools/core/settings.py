@@ -51,6 +51,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "clip_pretrained": "laion2b_s34b_b79k",
         "asr_model": "tiny.en",
         "asr_beam_size": 1,
+        "asr_best_of": 2,
         "ocr_enabled": False,
         "caption_backend": "none",
         "caption_model": "HuggingFaceTB/SmolVLM-256M-Instruct",
@@ -62,6 +63,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "clip_pretrained": "openai",
         "asr_model": "large-v3",
         "asr_beam_size": 5,
+        "asr_best_of": 5,
         "ocr_enabled": True,
         "caption_backend": "transformers",
         "caption_model": "Qwen/Qwen2.5-VL-3B-Instruct",
@@ -123,6 +125,9 @@ class Settings(BaseSettings):
     asr_language: str | None = None
     asr_compute_type: str = "auto"
     asr_beam_size: int | None = Field(None, ge=1, le=20)
+    asr_best_of: int | None = Field(
+        None, ge=1, le=10, description="candidates sampled at once when Whisper falls back to a temperature > 0"
+    )
     asr_language_check: Literal["switch", "drop", "off"] = Field(
         "switch",
         description="speech an English-only model cannot transcribe (another language): switch to the "
@@ -277,6 +282,7 @@ class Settings(BaseSettings):
             language=self.asr_language,
             compute_type=self.asr_compute_type,
             beam_size=self.asr_beam_size,
+            best_of=self.asr_best_of,
             device=self.device,
             cache_dir=self.cache_dir,
             language_check=self.asr_language_check,

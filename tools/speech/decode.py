@@ -45,6 +45,7 @@ def decode_pack(
         np.concatenate(pieces),
         language=language,
         beam_size=options.beam_size,
+        best_of=options.best_of,
         word_timestamps=True,
         vad_filter=False,
         condition_on_previous_text=False,

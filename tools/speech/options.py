@@ -19,6 +19,13 @@ class AsrOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     beam_size: int = Field(5, ge=1, le=20)
+    best_of: int = Field(
+        5,
+        ge=1,
+        le=10,
+        description="candidates sampled at once when a window falls back to a temperature above 0 (each holds "
+        "its own copy of the decoder's caches)",
+    )
     vad_threshold: float = Field(0.35, gt=0, lt=1, description="Silero speech probability threshold")
     min_silence_ms: int = Field(700, ge=50, description="silence that ends a VAD speech region")
     speech_pad_ms: int = Field(400, ge=0, le=1000, description="padding added around each speech region")

@@ -123,11 +123,14 @@ class WhisperTranscriber:
     def from_config(
         cls, config: SpeechConfig, models: ModelRegistry | None = None, options: AsrOptions | None = None
     ) -> WhisperTranscriber:
-        """Built from a ``SpeechConfig`` (model, language, compute type, beam size, language check, device)."""
+        """Built from a ``SpeechConfig`` (model, language, compute type, beam size, best-of, language check,
+        device)."""
         if options is None:
             extra: dict[str, Any] = {"language_check": config.language_check}
             if config.beam_size is not None:
                 extra["beam_size"] = config.beam_size
+            if config.best_of is not None:
+                extra["best_of"] = config.best_of
             options = AsrOptions(**extra)
         return cls(
             config.model,
