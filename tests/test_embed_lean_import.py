@@ -76,7 +76,6 @@ def test_plain_vit_loads_without_optional_packages_and_others_still_build(tmp_pa
             load_backends(open_clip, name)
             model = open_clip.create_model(name, pretrained_hf=False)  # random weights: nothing to download
             print(name, type(model.visual).__name__, type(model.text).__name__ if hasattr(model, "text") else "-")
-        print("coca", sys.modules["open_clip.coca_model"]._has_transformers)  # rebound with transformers
         import triton  # held back only while open_clip was imported
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd="/")
@@ -84,7 +83,6 @@ def test_plain_vit_loads_without_optional_packages_and_others_still_build(tmp_pa
     lines = out.stdout.split("\n")
     assert "timm-tower TimmModel -" in lines
     assert "hf-text VisionTransformer HFTextEncoder" in lines
-    assert "coca True" in lines
 
 
 def test_only_the_importing_thread_is_held_back():
