@@ -359,7 +359,9 @@ def decode_windows(
         time_base = float(stream.time_base) if stream.time_base else None
         skip_ok = stream.codec_context.name in ("h264", "hevc")
         frames_iter: Iterator[Any] | None = None
-        held: list[tuple[float, Any]] = []  # decoded frames not yet past every pending window
+        # frames are converted to small RGB as they come: decoded frames hold buffers of FFmpeg's frame pool
+        # (1.4 MB each at 720p), which grows to the most frames ever held and stays that size
+        held: list[tuple[float, np.ndarray]] = []  # decoded frames not yet past every pending window
         position = -math.inf  # pts of the last decoded frame
         keyframe_gap = 0.0  # longest distance from a seek's keyframe to its window seen so far
         seek_from: float | None = None
@@ -375,7 +377,7 @@ def decode_windows(
                 if time_base:
                     container.seek(max(0, int(lo / time_base)), stream=stream, backward=True, any_frame=False)
                 frames_iter, position, held, seek_from = iter(container.decode(stream)), -math.inf, [], lo
-            taken: list[tuple[float, Any]] = [(t, f) for t, f in held if lo - eps <= t <= hi + eps]
+            taken = [(t, f) for t, f in held if lo - eps <= t <= hi + eps]
             for frame in frames_iter:
                 if frame.pts is None:
                     continue
@@ -388,15 +390,15 @@ def decode_windows(
                 if skip_ok:  # far from the window: reference frames only (frame threads decode ahead)
                     stream.codec_context.skip_frame = "NONREF" if t < lo - 2.0 else "DEFAULT"
                 if t > hi + eps:
-                    held = [(t, frame)]
+                    held = [(t, frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA"))]
                     break
                 if t >= lo - eps:
-                    taken.append((t, frame))
+                    taken.append((t, frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA")))
             for i in group:
                 a, b = windows[i]
                 sel = [(t, f) for t, f in taken if a - eps <= t <= b + eps]
                 pts = np.asarray([t for t, _ in sel], dtype=np.float64)
-                rgb = [f.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA") for _, f in sel]
+                rgb = [f for _, f in sel]
                 yield i, (np.stack(rgb) if rgb else np.zeros((0, h, w, 3), np.uint8)), pts
 
 
