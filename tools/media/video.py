@@ -356,6 +356,10 @@ def decode_windows(
         native = _rate(stream.average_rate) or 25.0
         eps = 0.25 / native
         w, h = target_size(stream.codec_context.width, stream.codec_context.height, short_side)
+
+        def small(frame: Any) -> np.ndarray:
+            return frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA")
+
         time_base = float(stream.time_base) if stream.time_base else None
         skip_ok = stream.codec_context.name in ("h264", "hevc")
         frames_iter: Iterator[Any] | None = None
@@ -390,16 +394,15 @@ def decode_windows(
                 if skip_ok:  # far from the window: reference frames only (frame threads decode ahead)
                     stream.codec_context.skip_frame = "NONREF" if t < lo - 2.0 else "DEFAULT"
                 if t > hi + eps:
-                    held = [(t, frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA"))]
+                    held = [(t, small(frame))]
                     break
                 if t >= lo - eps:
-                    taken.append((t, frame.to_ndarray(format="rgb24", width=w, height=h, interpolation="AREA")))
+                    taken.append((t, small(frame)))
             for i in group:
                 a, b = windows[i]
                 sel = [(t, f) for t, f in taken if a - eps <= t <= b + eps]
                 pts = np.asarray([t for t, _ in sel], dtype=np.float64)
-                rgb = [f for _, f in sel]
-                yield i, (np.stack(rgb) if rgb else np.zeros((0, h, w, 3), np.uint8)), pts
+                yield i, (np.stack([f for _, f in sel]) if sel else np.zeros((0, h, w, 3), np.uint8)), pts
 
 
 def frames_at(
