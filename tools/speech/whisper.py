@@ -15,7 +15,9 @@ does not grow with the length of the media.
 An English-only model (``tiny.en``) turns other languages into confident-sounding English nonsense. A pack
 whose words have a low mean probability is checked with a multilingual model's language detection; speech in
 another language is then decoded by the multilingual model (``language_check="switch"``) or left out and the
-transcript marked degraded (``"drop"``).
+transcript marked degraded (``"drop"``). A check that hears English (the usual case: noise, music, unclear
+speech) lets the multilingual model go again, so it does not sit in memory for the rest of a long video; it stays
+loaded once another language has been heard.
 
     transcriber = load_transcriber(settings.speech, models)  # weights loaded once per registry
     transcript = transcriber.transcribe("talk.mp4")            # or a float32 16 kHz mono array
@@ -108,7 +110,7 @@ class WhisperTranscriber:
         self._registry = models or default_registry()
         self._model = self._load(self.resolved)
         self.multilingual = bool(self._model.model.is_multilingual)
-        self._fallback: tuple[str, Any] | None = None
+        self._fallback: tuple[ResolvedWhisper | None, Any] | None = None  # the checking model, once loaded (see above)
         if self.language not in (None, "en") and not self.multilingual:
             raise ConfigError(
                 f"Whisper model {self.model_id} is English-only; language {self.language!r} needs a "
@@ -150,12 +152,20 @@ class WhisperTranscriber:
         """The multilingual model that checks (and, with ``switch``, decodes) other languages; None if none."""
         if self._fallback is None:
             try:
-                resolved = resolve_whisper_model("base", language="de", cache_dir=self.cache_dir)
-                self._fallback = (resolved.model_id, self._load(resolved))
+                base = resolve_whisper_model("base", language="de", cache_dir=self.cache_dir)
+                self._fallback = (base, self._load(base))
             except ModelUnavailable as e:
                 log.warning("no multilingual Whisper model for the language check: %s", e)
-                self._fallback = ("", None)
-        return self._fallback if self._fallback[1] is not None else None
+                self._fallback = (None, None)
+        found, model = self._fallback
+        return (found.model_id, model) if found is not None else None
+
+    def _release_multilingual(self) -> None:
+        """Drop the checking model (from this transcriber and the registry); the next check loads it again."""
+        resolved = self._fallback[0] if self._fallback is not None else None
+        if resolved is not None:
+            self._fallback = None
+            self._registry.release("whisper", resolved.path)
 
     def _empty(self, duration: float, reason: str, regions: list[Span] | None = None) -> Transcript:
         log.info("empty transcript: %s", reason)
@@ -267,6 +277,7 @@ class _Run:
         audio = np.concatenate([w.audio for w in pack if w.audio is not None])
         lang, prob, _ = model.detect_language(audio=audio)
         if lang == "en" or prob < 0.5:
+            self.tr._release_multilingual()  # ~0.15 GB held for nothing otherwise (module doc)
             return found, "en", float(prob) if lang == "en" else 0.0
         if self.tr.options.language_check == "switch":
             self.notes[f"speech in {lang} transcribed with the multilingual {name}"] += spoken
