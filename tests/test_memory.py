@@ -30,3 +30,70 @@ def test_periodic_release_trims_at_most_every_interval(monkeypatch: pytest.Monke
 def test_release_memory_is_a_no_op_without_malloc_trim(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(memory, "_malloc_trim", lambda: None)
     assert memory.release_memory() is False
+
+
+_FRAGMENTS = """
+import ctypes, sys
+from vidreason.tools.core import memory
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = MallInfo2
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+libc.free(libc.malloc(24 << 20))  # glibc raises its sliding threshold to the largest block freed
+if sys.argv[1] == "fixed":
+    assert memory.fix_mmap_threshold(4)
+before = libc.mallinfo2().hblks
+block = libc.malloc(6 << 20)
+print(libc.mallinfo2().hblks - before)  # 1: the block has a map of its own
+libc.free(block)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not ctypes.util.find_library("c"), reason="glibc only")
+def test_fixed_mmap_threshold_keeps_big_blocks_out_of_the_heap() -> None:
+    """After one big free glibc serves multi-megabyte blocks from the heap (where they fragment it over a long
+    build); with the threshold fixed at 4 MB a 6 MB block is mapped on its own."""
+    import subprocess
+
+    def mapped(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _FRAGMENTS, mode], capture_output=True, text=True, check=False)
+        if out.returncode and "mallinfo2" in out.stderr:
+            pytest.skip("glibc without mallinfo2 (< 2.33)")
+        assert out.returncode == 0, out.stderr
+        return int(out.stdout.split()[-1])
+
+    assert mapped("sliding") == 0
+    assert mapped("fixed") == 1
+
+
+def test_mmap_threshold_left_alone_when_asked_or_set_by_the_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(memory, "_libc_call", lambda name: lambda p, v: calls.append((p, v)) or 1)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    assert memory.fix_mmap_threshold(0) is False
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=131072")
+    assert memory.fix_mmap_threshold(4) is False
+    monkeypatch.delenv("GLIBC_TUNABLES")
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
+    assert memory.fix_mmap_threshold(4) is False
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_")
+    assert memory.fix_mmap_threshold(4) is True
+    assert calls == [(-3, 4 << 20)]
+
+
+def test_build_fixes_the_threshold_unless_the_image_tower_runs_int8_on_the_cpu() -> None:
+    from vidreason.tools.core.settings import Settings
+    from vidreason.tools.index.builder import _heap_threshold_mb
+
+    cpu = Settings(profile="fast", device="cpu")
+    assert _heap_threshold_mb(cpu.override(embed_precision="int8")) == 0  # +12% wall when mapped (module doc)
+    assert _heap_threshold_mb(cpu.override(embed_precision="bf16")) == 4
+    assert _heap_threshold_mb(cpu.override(embed_precision="fp16")) == 4  # invalid here: the stage says so
+    assert _heap_threshold_mb(cpu.override(embed_precision="int8", visual_enabled=False)) == 4
+    assert _heap_threshold_mb(cpu.override(heap_mmap_threshold_mb=0)) == 0

@@ -98,6 +98,14 @@ class Settings(BaseSettings):
         description="decode the next chunk in a background thread while the frame stages use this one (faster; "
         "off: a lower peak memory on long videos, see the README's performance table)",
     )
+    heap_mmap_threshold_mb: int | None = Field(
+        None,
+        ge=0,
+        le=32,
+        description="glibc: heap blocks from this size (MB) are mapped on their own while indexing, so big "
+        "transient buffers do not fragment the heap of a long build (0: glibc's own sliding threshold; unset: 4, "
+        "but 0 when the image tower runs int8 on the CPU)",
+    )
 
     # Shots
     shot_detector: Literal["content", "transnetv2"] | None = None
