@@ -28,7 +28,7 @@ def test_periodic_release_trims_at_most_every_interval(monkeypatch: pytest.Monke
 
 
 def test_release_memory_is_a_no_op_without_malloc_trim(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(memory, "_malloc_trim", lambda: None)
+    monkeypatch.setattr(memory, "_libc_call", lambda name: None)
     assert memory.release_memory() is False
 
 

@@ -45,10 +45,6 @@ def _libc_call(name: str) -> Callable[..., int] | None:
     return call if callable(call) else None
 
 
-def _malloc_trim() -> Callable[..., int] | None:
-    return _libc_call("malloc_trim")
-
-
 def fix_mmap_threshold(megabytes: int) -> bool:
     """Give every heap block of ``megabytes`` MB or more a memory map of its own, from now on, process-wide
     (glibc ``mallopt(M_MMAP_THRESHOLD)``; see the module doc). 0, a threshold the user set through glibc's
@@ -70,7 +66,7 @@ def fix_mmap_threshold(megabytes: int) -> bool:
 def release_memory() -> bool:
     """Return freed heap pages of every arena to the OS (glibc ``malloc_trim(0)``); False where the C
     library has no such call (a no-op)."""
-    trim = _malloc_trim()
+    trim = _libc_call("malloc_trim")
     if trim is None:
         return False
     trim(0)
