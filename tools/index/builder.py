@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -15,7 +16,7 @@ from typing import Protocol, cast
 
 from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound, StorageError, VidreasonError
 from vidreason.tools.core.media import StageStatus, VideoInfo
-from vidreason.tools.core.memory import PeriodicRelease, fix_mmap_threshold
+from vidreason.tools.core.memory import PeriodicRelease, fix_mmap_threshold, release_memory
 from vidreason.tools.core.models import ModelRegistry
 from vidreason.tools.core.prefetch import prefetch
 from vidreason.tools.core.settings import Settings
@@ -137,14 +138,20 @@ def build_index(
     index.manifest.stages = index.existing_statuses([s for s in wanted if s not in todo])
     frame_todo = [s for s in todo if s.frame_input is not None]
     early: dict[str, EarlyStage] = {}
+    frames_done = threading.Event()  # what the stages alongside wait for before a load that can wait
 
     def start() -> list[EarlyStage]:  # the transcript runs alongside the decode pass, once the frame models load
         if index.settings.index_overlap:
-            early.update(start_early([s for s in todo if s.frame_input is None], lambda s: _context(index, s)))
+            pending = [s for s in todo if s.frame_input is None]
+            early.update(start_early(pending, lambda s: _context(index, s, frames_done)))
         return list(early.values())
 
     if frame_todo:
-        _decode_pass(index, frame_todo, progress, start)
+        try:
+            _decode_pass(index, frame_todo, progress, start)
+        finally:  # also after a failed pass: a stage alongside must never be left waiting
+            release_memory()
+            frames_done.set()
     for stage in todo:
         if stage.frame_input is None:  # an early stage hands over its result here, recorded as usual
             _run_stage(index, cast(Stage, early.get(stage.name, stage)), progress)
@@ -166,10 +173,10 @@ def plan_stages(index: BuildTarget, wanted: Sequence[Stage], force: bool) -> lis
     return todo
 
 
-def _context(index: BuildTarget, stage: Stage) -> StageContext:
+def _context(index: BuildTarget, stage: Stage, frames_done: threading.Event | None = None) -> StageContext:
     tmp = index.root / "stages" / f".tmp-{stage.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
-    return StageContext(
+    ctx = StageContext(
         path=index.path,
         info=index.manifest.video,
         settings=index.settings,
@@ -177,6 +184,9 @@ def _context(index: BuildTarget, stage: Stage) -> StageContext:
         folder=tmp,
         models=index.models,
     )
+    if frames_done is not None:  # a stage alongside the frame pass (default: set, nothing to wait for)
+        ctx.frames_done = frames_done
+    return ctx
 
 
 def _missing_requirements(index: BuildTarget, stage: Stage) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,11 @@ class IndexReader(Protocol):
     def frame_at(self, t: float) -> int: ...
 
 
+def _set(event: threading.Event) -> threading.Event:
+    event.set()
+    return event
+
+
 @dataclass
 class StageContext:
     """What a running stage may read: the video, settings, the frame table, earlier stages' artefacts and the
@@ -60,6 +66,9 @@ class StageContext:
     index: IndexReader
     folder: Path  # the stage's own (temporary) folder; becomes the stage folder atomically on success
     models: ModelRegistry
+    #: set once the frame pass (decoding, CLIP) is over; a stage running alongside it waits for it before a
+    #: memory-heavy step that can wait (the transcript's language check), so their peaks do not add up
+    frames_done: threading.Event = field(default_factory=lambda: _set(threading.Event()))
 
     @property
     def frame_times(self) -> np.ndarray:

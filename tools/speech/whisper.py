@@ -17,7 +17,9 @@ whose words have a low mean probability is checked with a multilingual model's l
 another language is then decoded by the multilingual model (``language_check="switch"``) or left out and the
 transcript marked degraded (``"drop"``). A check that hears English (the usual case: noise, music, unclear
 speech) lets the multilingual model go again, so it does not sit in memory for the rest of a long video; it stays
-loaded once another language has been heard.
+loaded once another language has been heard. Given ``checks_after`` (an event; the index build sets it when its
+frame pass ends), checks wait for it, queued with their audio (at most ``MAX_WAITING_CHECKS`` packs, then they
+run at once), so loading the checking model does not add its ~0.3 GB to the image model's busiest moment.
 
     transcriber = load_transcriber(settings.speech, models)  # weights loaded once per registry
     transcript = transcriber.transcribe("talk.mp4")            # or a float32 16 kHz mono array
@@ -26,9 +28,11 @@ loaded once another language has been heard.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +62,8 @@ BLOCK_S = 30.0  # audio streams through VAD and Whisper in blocks of this many s
 #: packs of an English-only model whose mean word probability is below this get a language check (measured:
 #: German/Mandarin read as English 0.34-0.58, English speech 0.66-0.99 on the benchmark, README "Speech")
 LANGUAGE_CHECK_BELOW = 0.65
+#: low-confidence packs held (with their audio, <= 30 s each) while checks wait for ``checks_after``
+MAX_WAITING_CHECKS = 8
 
 
 def speech_regions(audio: np.ndarray, options: AsrOptions) -> list[Span]:
@@ -174,14 +180,15 @@ class WhisperTranscriber:
             model=self.model_id, duration=duration, speech_regions=regions or [], reason=reason, notes=notes
         )
 
-    def transcribe(self, media: str | Path | np.ndarray) -> Transcript:
+    def transcribe(self, media: str | Path | np.ndarray, *, checks_after: threading.Event | None = None) -> Transcript:
         """Transcribe a media file or a float32 16 kHz mono array into a :class:`Transcript`, streaming it.
 
         No audio stream, audio that decodes to nothing, digital silence and audio without detected speech give
-        an empty transcript whose ``reason`` says which. Unreadable files raise ``VideoOpenError``.
+        an empty transcript whose ``reason`` says which. Unreadable files raise ``VideoOpenError``. Language
+        checks wait for ``checks_after`` when given (module doc); the end of the audio waits for it too then.
         """
         t0 = time.perf_counter()
-        run = _Run(self)
+        run = _Run(self, checks_after)
         try:
             for block in audio_blocks(media, self.block_s):
                 run.feed(block)
@@ -208,17 +215,30 @@ class WhisperTranscriber:
         return transcript
 
 
+@dataclass
+class _Check:
+    """A low-confidence pack waiting for its language check: where its segments go, and what it decoded."""
+
+    slot: int
+    pack: list[Window]
+    found: list[TranscriptSegment]
+    spoken: float
+
+
 class _Run:
     """One streaming transcription: blocks in, segments collected as packs finish."""
 
-    def __init__(self, tr: WhisperTranscriber) -> None:
+    def __init__(self, tr: WhisperTranscriber, checks_after: threading.Event | None = None) -> None:
         self.tr = tr
+        self.checks_after = checks_after
+        self.waiting: list[_Check] = []
+        self.other_heard = False  # another language was heard: the multilingual model stays
         opts = tr.options
         self.vad = RegionStream(opts.vad)
         self.tape = AudioTape()
         self.windows = WindowStream(opts.max_window_s, opts.max_gap_s, opts.pack_gap_s)
         self.regions: list[Span] = []
-        self.segments: list[TranscriptSegment] = []
+        self.parts: list[list[TranscriptSegment]] = []  # each pack's segments, in time order
         self.samples = 0
         self.peak = 0.0
         self.lang_time: dict[str, float] = defaultdict(float)
@@ -237,6 +257,9 @@ class _Run:
 
     def finish(self) -> None:
         self._regions(self.vad.close(), final=True)
+        if self.waiting and self.checks_after is not None:
+            self.checks_after.wait()
+        self._run_checks()
 
     def _regions(self, regions: list[Span], final: bool) -> None:
         for r in regions:
@@ -256,13 +279,28 @@ class _Run:
         if len(pack) > 1:  # a window left empty in a packed call is decoded alone (see _retry_empty)
             found = _retry_empty(tr._model, pack, found, opts, language)
         spoken = sum(r.duration for w in pack for r in w.regions)
+        self.parts.append(found)
         check = not tr.multilingual and opts.language_check != "off" and bool(found)
         if check and mean_probability(found) < LANGUAGE_CHECK_BELOW:
-            found, lang, prob = self._check_language(pack, found, spoken)
+            self.waiting.append(_Check(len(self.parts) - 1, pack, found, spoken))
+            ready = self.checks_after is None or self.checks_after.is_set() or self.other_heard
+            if ready or len(self.waiting) >= MAX_WAITING_CHECKS:
+                self._run_checks()
+            return
+        self._count(lang, prob, spoken)
+
+    def _count(self, lang: str, prob: float, spoken: float) -> None:
         self.lang_time[lang] += spoken
         self.lang_prob[lang] += prob * spoken
-        for seg in found:
-            self.segments.append(seg.model_copy(update={"id": len(self.segments)}))
+
+    def _run_checks(self) -> None:
+        """Check the waiting packs, then let the multilingual model go unless another language was heard."""
+        for c in self.waiting:
+            self.parts[c.slot], lang, prob = self._check_language(c.pack, c.found, c.spoken)
+            self._count(lang, prob, c.spoken)
+        if self.waiting and not self.other_heard:
+            self.tr._release_multilingual()  # ~0.15 GB held for nothing otherwise (module doc)
+        self.waiting.clear()
 
     def _check_language(
         self, pack: list[Window], found: list[TranscriptSegment], spoken: float
@@ -277,8 +315,8 @@ class _Run:
         audio = np.concatenate([w.audio for w in pack if w.audio is not None])
         lang, prob, _ = model.detect_language(audio=audio)
         if lang == "en" or prob < 0.5:
-            self.tr._release_multilingual()  # ~0.15 GB held for nothing otherwise (module doc)
             return found, "en", float(prob) if lang == "en" else 0.0
+        self.other_heard = True
         if self.tr.options.language_check == "switch":
             self.notes[f"speech in {lang} transcribed with the multilingual {name}"] += spoken
             segs, lang2, prob2 = decode_pack(model, pack, self.tr.options, None)
@@ -296,14 +334,15 @@ class _Run:
         if self.dropped:
             parts = ", ".join(f"{secs:.1f} s in {lang}" for lang, secs in self.dropped.items())
             degraded = f"speech left out ({parts}): the English-only {tr.model_id} cannot transcribe it"
+        segments = [seg.model_copy(update={"id": i}) for i, seg in enumerate(s for part in self.parts for s in part)]
         return Transcript(
             model=tr.model_id,
             language=language,
             language_probability=round(self.lang_prob[language] / weight, 4) if language and weight else None,
             duration=duration,
-            segments=self.segments,
+            segments=segments,
             speech_regions=self.regions,
-            reason=None if self.segments else f"no words recognised in {len(self.regions)} speech region(s)",
+            reason=None if segments else f"no words recognised in {len(self.regions)} speech region(s)",
             notes=notes,
             languages={k: round(v, 2) for k, v in self.lang_time.items()},
             degraded=degraded,
@@ -332,6 +371,7 @@ def load_transcriber(config: SpeechConfig, models: ModelRegistry | None = None) 
 __all__ = [
     "BLOCK_S",
     "LANGUAGE_CHECK_BELOW",
+    "MAX_WAITING_CHECKS",
     "AsrOptions",
     "WhisperTranscriber",
     "audio_blocks",

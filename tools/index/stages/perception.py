@@ -95,7 +95,7 @@ class TranscriptStage(JsonStage):
         from vidreason.tools.speech.whisper import load_transcriber
 
         transcriber = load_transcriber(ctx.settings.speech, ctx.models)
-        transcript = transcriber.transcribe(ctx.path)
+        transcript = transcriber.transcribe(ctx.path, checks_after=ctx.frames_done)
         return StageOutput(
             artefact=transcript,
             status="degraded" if transcript.degraded else "ok",
