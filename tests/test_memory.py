@@ -87,7 +87,7 @@ def test_mmap_threshold_left_alone_when_asked_or_set_by_the_user(monkeypatch: py
     assert calls == [(-3, 4 << 20)]
 
 
-def test_build_fixes_the_threshold_unless_the_image_tower_runs_int8_on_the_cpu() -> None:
+def test_build_threshold_by_image_tower_precision_and_transcript_length() -> None:
     from vidreason.tools.core.settings import Settings
     from vidreason.tools.index.builder import _heap_threshold_mb
 
@@ -97,3 +97,8 @@ def test_build_fixes_the_threshold_unless_the_image_tower_runs_int8_on_the_cpu()
     assert _heap_threshold_mb(cpu.override(embed_precision="fp16")) == 4  # invalid here: the stage says so
     assert _heap_threshold_mb(cpu.override(embed_precision="int8", visual_enabled=False)) == 4
     assert _heap_threshold_mb(cpu.override(heap_mmap_threshold_mb=0)) == 0
+    hour = 3600.0  # a long transcript maps Whisper's hidden states on their own (builder doc)
+    assert _heap_threshold_mb(cpu.override(embed_precision="bf16"), hour) == 2
+    assert _heap_threshold_mb(cpu.override(embed_precision="bf16"), 600.0) == 4
+    assert _heap_threshold_mb(cpu.override(embed_precision="int8"), hour) == 0
+    assert _heap_threshold_mb(cpu.override(heap_mmap_threshold_mb=8), hour) == 8

@@ -16,6 +16,8 @@ benchmarks/index_speed.py held 1.29 instead of 1.41 GB after 5 minutes and 1.32 
 minutes (arenas 0.49 instead of 1.29 GB), and the 10-minute build peaked 95 MB lower at the same speed (paired
 runs, bf16 image tower). Not with the int8 tower: mapping its per-layer buffers at every batch cost 12% of the
 wall time (16 MB: the same speed, but only 30 MB less), so the builder leaves glibc's threshold alone there.
+What 4 MB leaves is Whisper tiny's 2.2 MB hidden states fragmenting the transcript thread's arena (+140 MB over
+180 minutes); a build that transcribes 20 minutes or more uses 2 MB (``builder._heap_threshold_mb``).
 """
 
 from __future__ import annotations

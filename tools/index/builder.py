@@ -104,10 +104,21 @@ def start_manifest(path: Path, settings: Settings, info: VideoInfo, digest: str,
     return manifest
 
 
-def _heap_threshold_mb(settings: Settings) -> int:
-    """``heap_mmap_threshold_mb``; unset: 4, but 0 (glibc's sliding threshold) when the image tower runs int8 on
-    the CPU: its per-layer buffers would be mapped and unmapped at every batch (10-minute build capped at AVX2,
-    paired runs: 12% more wall time; bf16 on AMX: the same time, 95 MB less at the peak)."""
+#: a build that transcribes a video at least this long maps heap blocks from 2 MB (see _heap_threshold_mb)
+LONG_TRANSCRIPT_S = 20 * 60.0
+
+
+def _heap_threshold_mb(settings: Settings, transcribed_s: float = 0.0) -> int:
+    """``heap_mmap_threshold_mb``; unset: 4, 2 when the build transcribes ``transcribed_s`` >=
+    ``LONG_TRANSCRIPT_S`` seconds, but 0 (glibc's sliding threshold) when the image tower runs int8 on the CPU.
+
+    int8: its per-layer buffers would be mapped and unmapped at every batch (10-minute build capped at AVX2, paired
+    runs: 12% more wall time; bf16 on AMX: the same time, 95 MB less at the peak). Long transcripts: Whisper
+    tiny's 2.2 MB hidden states, allocated and freed between longer-lived blocks, fragment the transcript
+    thread's heap arena for as long as the audio lasts (benchmarks/index_speed.py, 180 minutes: that arena
+    +140 MB, peak 1.38 GB against 1.22 at 10 minutes); mapped on their own from 2 MB, a long build peaks near a
+    short one (180 minutes: 1.28 GB) at the price of page faults (paired 10-minute runs: 5.5% more wall time; none
+    measurable at 180 minutes), which a build too short to fragment need not pay."""
     if settings.heap_mmap_threshold_mb is not None:
         return settings.heap_mmap_threshold_mb
     if settings.visual_enabled and settings.visual_scorer == "clip":
@@ -118,7 +129,7 @@ def _heap_threshold_mb(settings: Settings) -> int:
                 return 0
         except VidreasonError:  # e.g. fp16 on a CPU: the embeddings stage reports it
             pass
-    return 4
+    return 2 if transcribed_s >= LONG_TRANSCRIPT_S else 4
 
 
 def build_index(
@@ -133,7 +144,8 @@ def build_index(
     wanted = enabled_stages(index.settings, stages)
     todo = plan_stages(index, wanted, force)
     if todo:
-        fix_mmap_threshold(_heap_threshold_mb(index.settings))  # before any model loads (tools/core/memory.py)
+        transcribed_s = index.manifest.video.duration if any(s.name == "transcript" for s in todo) else 0.0
+        fix_mmap_threshold(_heap_threshold_mb(index.settings, transcribed_s))  # before any model loads
     # rebuilt for these settings: what exists now, then what this build commits
     index.manifest.stages = index.existing_statuses([s for s in wanted if s not in todo])
     frame_todo = [s for s in todo if s.frame_input is not None]
