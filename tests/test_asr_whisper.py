@@ -94,6 +94,7 @@ def test_speech_video_words_at_known_times(tiny: WhisperTranscriber, tmp_path: P
     tr = tiny.transcribe(video)
     assert tr.reason is None and tr.language == "en" and tr.model and "tiny.en" in tr.model
     assert len(tr.speech_regions) == 3
+    assert [s.id for s in tr.segments] == list(range(len(tr.segments)))  # numbered across the packs
     got = [w for s in tr.segments for w in s.words]
     matched = 0
     for want in truth:

@@ -71,6 +71,21 @@ def test_chunking_does_not_change_the_result(cut_clip) -> None:
         assert _run(frames, times, duration, chunk=chunk) == whole
 
 
+def test_only_thumbnails_a_transition_can_use_are_kept(cut_clip) -> None:
+    _, _, frames, times, duration = cut_clip
+    det = create_detector("content", fps=FPS)
+    for i in range(0, len(frames), 7):
+        det.update(frames[i : i + 7], times[i : i + 7])
+    result = det.finalize(times[::4], duration)
+    assert result == _run(frames, times, duration)
+    kept = set(np.concatenate(det._thumb_at).tolist())
+    changed = np.array(result.scores) >= det.low_threshold
+    assert kept == {i for i in range(len(times)) if changed[i] or (i + 1 < len(times) and changed[i + 1])}
+    assert len(kept) < len(times) - 15  # the still colour and bars segments keep none
+    for start, end in [(5.0, 6.0), (10.0, 11.0)]:  # the dissolve and the fade, with the frame before each
+        assert {i for i, t in enumerate(times) if start <= t <= end} <= kept
+
+
 def test_motion_without_cuts_gives_one_shot(tmp_path: Path) -> None:
     path = tmp_path / "still.mp4"
     make_cut_video(path, [("testsrc2", 6)])

@@ -1,7 +1,9 @@
 """Content-change shot detector (CPU default): HSV colour histograms and small thumbnails per frame.
 
 Per analysed frame it keeps the distances to the previous ``K`` frames (``K``: the longest gradual transition,
-in frames) and a 9x16 RGB thumbnail (432 bytes), never the frames. At :meth:`finalize`:
+in frames), never the frames, and a 9x16 RGB thumbnail (432 bytes) only where step 3 can look at it: a frame
+whose own change or its successor's is at least ``low_threshold`` (the benchmark video: a quarter of them; all
+of them were 19 MB over three hours at 4 fps). At :meth:`finalize`:
 
 1. ``d1[t]``: distance of frames ``t - 1`` and ``t`` in [0, 1] (mean of a colour-histogram distance and a
    scaled thumbnail difference); its rolling median is the local motion level ``baseline``.
@@ -132,11 +134,15 @@ class ContentDetector(ShotDetector):
         self._k = max(2, int(np.ceil(max_transition * fps)) + 1)
         self._recent: tuple[np.ndarray, np.ndarray] | None = None  # features of the last K frames, oldest first
         self._lags: list[np.ndarray] = []  # per chunk [n, K]: distance to the frame 1..K back (nan when none)
-        self._thumbs: list[np.ndarray] = []  # per chunk [n, 432]: uint8 RGB 9x16 thumbnails (blend / fade checks)
+        # uint8 RGB 9x16 thumbnails [n, 432] of the frames a gradual transition can include (module doc), per
+        # chunk with their frame numbers; the last frame seen waits for its successor's change
+        self._thumbs: list[np.ndarray] = []
+        self._thumb_at: list[np.ndarray] = []
+        self._last: tuple[int, np.ndarray, bool] | None = None  # (frame number, thumbnail, changed)
+        self._seen = 0
 
     def _update(self, frames: np.ndarray, timestamps: np.ndarray) -> None:
         hist, thumb, rgb = frame_features(frames, with_rgb=True)
-        self._thumbs.append(rgb)
         m = 0 if self._recent is None else len(self._recent[0])
         if self._recent is not None:
             hist, thumb = np.concatenate([self._recent[0], hist]), np.concatenate([self._recent[1], thumb])
@@ -149,12 +155,43 @@ class ContentDetector(ShotDetector):
                 lags[first:, j - 1] = feature_distance(hist[now], thumb[now], hist[back], thumb[back])
         self._lags.append(lags)
         self._recent = (hist[-self._k :].copy(), thumb[-self._k :].copy())
+        self._keep_thumbs(rgb, np.nan_to_num(lags[:, 0]) >= self.low_threshold)
+
+    def _keep_thumbs(self, rgb: np.ndarray, changed: np.ndarray) -> None:
+        """Keep the thumbnails of frames that changed or whose successor did."""
+        self._settle_last(bool(changed[0]))
+        keep = changed.copy()
+        keep[:-1] |= changed[1:]
+        self._store(np.arange(self._seen, self._seen + len(rgb) - 1), rgb[:-1], keep[:-1])
+        self._last = (self._seen + len(rgb) - 1, rgb[-1].copy(), bool(changed[-1]))
+        self._seen += len(rgb)
+
+    def _settle_last(self, successor_changed: bool) -> None:
+        """Keep or drop the last frame's thumbnail, now that its successor's change is known."""
+        if self._last is not None:
+            at, rgb, changed = self._last
+            self._store(np.array([at]), rgb[None], np.array([changed or successor_changed]))
+            self._last = None
+
+    def _store(self, at: np.ndarray, rgb: np.ndarray, keep: np.ndarray) -> None:
+        if keep.any():
+            self._thumb_at.append(at[keep])
+            self._thumbs.append(rgb[keep])
+
+    def _thumb_range(self, first: int, stop: int, at: np.ndarray, thumbs: np.ndarray) -> np.ndarray:
+        """Thumbnails of frames ``first .. stop - 1`` (all kept: they are in or just before a run of changes)."""
+        i = int(np.searchsorted(at, first))
+        assert i + stop - first <= len(at) and at[i] == first and at[i + stop - first - 1] == stop - 1
+        return thumbs[i : i + stop - first]
 
     def _finalize(self, times: np.ndarray) -> tuple[np.ndarray, list[Candidate], float | None]:
         n = len(times)
         if n < 2:
             return np.zeros(n, np.float32), [], self.threshold
-        lags, all_thumbs = np.concatenate(self._lags), np.concatenate(self._thumbs)
+        self._settle_last(False)  # the last frame has no successor
+        lags = np.concatenate(self._lags)
+        at = np.concatenate(self._thumb_at) if self._thumb_at else np.zeros(0, np.int64)
+        kept = np.concatenate(self._thumbs) if self._thumbs else np.zeros((0, 3 * _THUMB[0] * _THUMB[1]), np.uint8)
         d1 = np.nan_to_num(lags[:, 0], nan=0.0)
         d1[0] = 0.0
         base = _rolling_median(d1, max(1, round(self.window * self._rate)))
@@ -172,7 +209,7 @@ class ContentDetector(ShotDetector):
             change = float(lags[b, length - 1])
             if change < self.threshold:
                 continue
-            thumbs = all_thumbs[a - 1 : b + 1].astype(np.float32) / 255.0
+            thumbs = self._thumb_range(a - 1, b + 1, at, kept).astype(np.float32) / 255.0
             if _is_blend(thumbs, self.max_blend_residual) or _is_fade(thumbs):
                 cum = np.cumsum(d1[a : b + 1])
                 c = a + int(np.searchsorted(cum, cum[-1] / 2))

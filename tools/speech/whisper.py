@@ -10,7 +10,8 @@ silence.
 
 The audio streams through in blocks (decoder -> VAD -> windows -> Whisper): a speech region still open at a
 block edge is carried into the next block, and only the audio of windows not yet decoded is held, so memory
-does not grow with the length of the media.
+does not grow with the length of the media. Finished segments are held as JSON until the transcript is made
+(their pydantic objects take ~10 MB per hour of continuous speech, their JSON ~1 MB).
 
 An English-only model (``tiny.en``) turns other languages into confident-sounding English nonsense. A pack
 whose words have a low mean probability is checked with a multilingual model's language detection; speech in
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import TypeAdapter
 
 from vidreason.tools.core.configs import SpeechConfig
 from vidreason.tools.core.errors import ConfigError, ModelUnavailable, NoAudioStream
@@ -64,6 +66,7 @@ BLOCK_S = 30.0  # audio streams through VAD and Whisper in blocks of this many s
 LANGUAGE_CHECK_BELOW = 0.65
 #: low-confidence packs held (with their audio, <= 30 s each) while checks wait for ``checks_after``
 MAX_WAITING_CHECKS = 8
+_SEGMENTS = TypeAdapter(list[TranscriptSegment])  # a pack's segments <-> JSON (see the module doc)
 
 
 def speech_regions(audio: np.ndarray, options: AsrOptions) -> list[Span]:
@@ -238,7 +241,7 @@ class _Run:
         self.tape = AudioTape()
         self.windows = WindowStream(opts.max_window_s, opts.max_gap_s, opts.pack_gap_s)
         self.regions: list[Span] = []
-        self.parts: list[list[TranscriptSegment]] = []  # each pack's segments, in time order
+        self.parts: list[bytes] = []  # each pack's segments as JSON, in time order
         self.samples = 0
         self.peak = 0.0
         self.lang_time: dict[str, float] = defaultdict(float)
@@ -279,7 +282,7 @@ class _Run:
         if len(pack) > 1:  # a window left empty in a packed call is decoded alone (see _retry_empty)
             found = _retry_empty(tr._model, pack, found, opts, language)
         spoken = sum(r.duration for w in pack for r in w.regions)
-        self.parts.append(found)
+        self.parts.append(_SEGMENTS.dump_json(found))
         check = not tr.multilingual and opts.language_check != "off" and bool(found)
         if check and mean_probability(found) < LANGUAGE_CHECK_BELOW:
             self.waiting.append(_Check(len(self.parts) - 1, pack, found, spoken))
@@ -296,7 +299,8 @@ class _Run:
     def _run_checks(self) -> None:
         """Check the waiting packs, then let the multilingual model go unless another language was heard."""
         for c in self.waiting:
-            self.parts[c.slot], lang, prob = self._check_language(c.pack, c.found, c.spoken)
+            found, lang, prob = self._check_language(c.pack, c.found, c.spoken)
+            self.parts[c.slot] = _SEGMENTS.dump_json(found)
             self._count(lang, prob, c.spoken)
         if self.waiting and not self.other_heard:
             self.tr._release_multilingual()  # ~0.15 GB held for nothing otherwise (module doc)
@@ -334,7 +338,9 @@ class _Run:
         if self.dropped:
             parts = ", ".join(f"{secs:.1f} s in {lang}" for lang, secs in self.dropped.items())
             degraded = f"speech left out ({parts}): the English-only {tr.model_id} cannot transcribe it"
-        segments = [seg.model_copy(update={"id": i}) for i, seg in enumerate(s for part in self.parts for s in part)]
+        segments = [s for part in self.parts for s in _SEGMENTS.validate_json(part)]
+        for i, seg in enumerate(segments):
+            seg.id = i
         return Transcript(
             model=tr.model_id,
             language=language,
