@@ -134,12 +134,10 @@ class ContentDetector(ShotDetector):
         self._k = max(2, int(np.ceil(max_transition * fps)) + 1)
         self._recent: tuple[np.ndarray, np.ndarray] | None = None  # features of the last K frames, oldest first
         self._lags: list[np.ndarray] = []  # per chunk [n, K]: distance to the frame 1..K back (nan when none)
-        # uint8 RGB 9x16 thumbnails [n, 432] of the frames a gradual transition can include (module doc), per
-        # chunk with their frame numbers; the last frame seen waits for its successor's change
+        # uint8 RGB 9x16 thumbnails [n, 432] of the frames _needs_thumb marks, in frame order; the last frame seen
+        # waits (with whether it changed) until its successor's change is known
         self._thumbs: list[np.ndarray] = []
-        self._thumb_at: list[np.ndarray] = []
-        self._last: tuple[int, np.ndarray, bool] | None = None  # (frame number, thumbnail, changed)
-        self._seen = 0
+        self._last: tuple[np.ndarray, bool] | None = None
 
     def _update(self, frames: np.ndarray, timestamps: np.ndarray) -> None:
         hist, thumb, rgb = frame_features(frames, with_rgb=True)
@@ -158,42 +156,28 @@ class ContentDetector(ShotDetector):
         self._keep_thumbs(rgb, np.nan_to_num(lags[:, 0]) >= self.low_threshold)
 
     def _keep_thumbs(self, rgb: np.ndarray, changed: np.ndarray) -> None:
-        """Keep the thumbnails of frames that changed or whose successor did."""
         self._settle_last(bool(changed[0]))
-        keep = changed.copy()
-        keep[:-1] |= changed[1:]
-        self._store(np.arange(self._seen, self._seen + len(rgb) - 1), rgb[:-1], keep[:-1])
-        self._last = (self._seen + len(rgb) - 1, rgb[-1].copy(), bool(changed[-1]))
-        self._seen += len(rgb)
+        self._thumbs.append(rgb[:-1][_needs_thumb(changed)[:-1]])
+        self._last = (rgb[-1].copy(), bool(changed[-1]))
 
     def _settle_last(self, successor_changed: bool) -> None:
         """Keep or drop the last frame's thumbnail, now that its successor's change is known."""
         if self._last is not None:
-            at, rgb, changed = self._last
-            self._store(np.array([at]), rgb[None], np.array([changed or successor_changed]))
+            thumb, changed = self._last
+            if changed or successor_changed:
+                self._thumbs.append(thumb[None])
             self._last = None
-
-    def _store(self, at: np.ndarray, rgb: np.ndarray, keep: np.ndarray) -> None:
-        if keep.any():
-            self._thumb_at.append(at[keep])
-            self._thumbs.append(rgb[keep])
-
-    def _thumb_range(self, first: int, stop: int, at: np.ndarray, thumbs: np.ndarray) -> np.ndarray:
-        """Thumbnails of frames ``first .. stop - 1`` (all kept: they are in or just before a run of changes)."""
-        i = int(np.searchsorted(at, first))
-        assert i + stop - first <= len(at) and at[i] == first and at[i + stop - first - 1] == stop - 1
-        return thumbs[i : i + stop - first]
 
     def _finalize(self, times: np.ndarray) -> tuple[np.ndarray, list[Candidate], float | None]:
         n = len(times)
         if n < 2:
             return np.zeros(n, np.float32), [], self.threshold
         self._settle_last(False)  # the last frame has no successor
-        lags = np.concatenate(self._lags)
-        at = np.concatenate(self._thumb_at) if self._thumb_at else np.zeros(0, np.int64)
-        kept = np.concatenate(self._thumbs) if self._thumbs else np.zeros((0, 3 * _THUMB[0] * _THUMB[1]), np.uint8)
+        lags, kept = np.concatenate(self._lags), np.concatenate(self._thumbs)
         d1 = np.nan_to_num(lags[:, 0], nan=0.0)
         d1[0] = 0.0
+        needs = _needs_thumb(d1 >= self.low_threshold)  # the frames whose thumbnails ``kept`` holds, in order
+        row = np.cumsum(needs) - 1  # a kept frame's row in ``kept``
         base = _rolling_median(d1, max(1, round(self.window * self._rate)))
         active = d1 >= np.maximum(self.low_threshold, 1.5 * base)
         active[0] = False
@@ -209,12 +193,21 @@ class ContentDetector(ShotDetector):
             change = float(lags[b, length - 1])
             if change < self.threshold:
                 continue
-            thumbs = self._thumb_range(a - 1, b + 1, at, kept).astype(np.float32) / 255.0
+            assert needs[a - 1 : b + 1].all()  # a run of changes and the frame before it
+            thumbs = kept[row[a - 1] : row[b] + 1].astype(np.float32) / 255.0
             if _is_blend(thumbs, self.max_blend_residual) or _is_fade(thumbs):
                 cum = np.cumsum(d1[a : b + 1])
                 c = a + int(np.searchsorted(cum, cum[-1] / 2))
                 candidates.append(Candidate(cut_time(times, c), change, times[a - 1], times[b]))
         return d1, candidates, self.threshold
+
+
+def _needs_thumb(changed: np.ndarray) -> np.ndarray:
+    """Frames whose thumbnail a gradual transition can include: those that changed (by at least
+    ``low_threshold``: every active frame did) and those just before one that did."""
+    needs = changed.copy()
+    needs[:-1] |= changed[1:]
+    return needs
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -282,14 +282,15 @@ class _Run:
         if len(pack) > 1:  # a window left empty in a packed call is decoded alone (see _retry_empty)
             found = _retry_empty(tr._model, pack, found, opts, language)
         spoken = sum(r.duration for w in pack for r in w.regions)
-        self.parts.append(_SEGMENTS.dump_json(found))
         check = not tr.multilingual and opts.language_check != "off" and bool(found)
         if check and mean_probability(found) < LANGUAGE_CHECK_BELOW:
+            self.parts.append(b"")  # filled in by its check
             self.waiting.append(_Check(len(self.parts) - 1, pack, found, spoken))
             ready = self.checks_after is None or self.checks_after.is_set() or self.other_heard
             if ready or len(self.waiting) >= MAX_WAITING_CHECKS:
                 self._run_checks()
             return
+        self.parts.append(_SEGMENTS.dump_json(found))
         self._count(lang, prob, spoken)
 
     def _count(self, lang: str, prob: float, spoken: float) -> None:
