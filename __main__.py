@@ -1,5 +1,5 @@
 """``python -m vidreason`` runs the CLI."""
 
-from vidreason.agent.cli import main
+from vidreason.agent.cli import run
 
-raise SystemExit(main())
+run()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from vidreason.tools.core.configs import LLMConfig
 from vidreason.tools.core.deadline import (
     Deadline,
     TimeLimitExceeded,
+    abandoned_workers,
     call_with_time_limit,
     current_deadline,
     deadline_scope,
@@ -108,6 +110,68 @@ def test_a_trickling_server_cannot_hold_a_call() -> None:
         while server.disconnects == 0 and time.monotonic() < waited:
             time.sleep(0.1)
         assert server.disconnects >= 1
+
+
+def test_a_request_cancelled_before_it_is_sent_is_never_sent() -> None:
+    """The time limit can pass while the worker still imports litellm (seconds, on a cold process): the request
+    must not go out then (a hosted API would bill an answer nobody waits for), and a hook registered after the
+    cancellation runs at once."""
+    with fake_openai_server(lambda body: '{"ok": true}') as server:
+        request = LLMRequest(model="openai/smollm2", messages=MSGS, timeout_s=5, api_base=server.api_base)
+        request.cancel()
+        closed: list[bool] = []
+        request.on_cancel(lambda: closed.append(True))
+        assert request.cancelled and closed == [True]
+        with pytest.raises(LLMTimeout, match="before the request was sent"):
+            LiteLLMTransport().complete(request)
+        assert server.bodies == []
+
+
+def test_an_abandoned_worker_is_listed_until_it_ends() -> None:
+    release = threading.Event()
+    with pytest.raises(TimeLimitExceeded):
+        call_with_time_limit(release.wait, 0.1, name="vidreason-test-abandoned")
+    mine = [t for t in abandoned_workers() if t.name == "vidreason-test-abandoned"]
+    assert len(mine) == 1
+    release.set()
+    mine[0].join(5)
+    assert all(t.name != "vidreason-test-abandoned" for t in abandoned_workers())
+
+
+EXIT_SCRIPT = """
+import atexit, threading, time
+from vidreason.agent import cli
+from vidreason.tools.core.deadline import TimeLimitExceeded, call_with_time_limit
+
+held = threading.Lock()
+atexit.register(lambda: (held.acquire(), print("exit hooks ran", flush=True)))
+
+def main(argv=None):
+    def hold():
+        with held:
+            time.sleep(600)
+    if ABANDON:
+        try:
+            call_with_time_limit(hold, 0.2)
+        except TimeLimitExceeded:
+            pass
+    print("answer printed")
+    return 3
+
+cli.main = main
+cli.run()
+"""
+
+
+@pytest.mark.parametrize("abandon", [True, False])
+def test_the_cli_process_exits_though_an_abandoned_worker_holds_what_exit_hooks_need(abandon: bool) -> None:
+    """A worker left running by a call that stopped waiting may hold a lock the interpreter's shutdown needs (here
+    an exit hook; in CI a shutdown hung this way): ``run`` flushes the output and ends the process at once. Without
+    such a worker the process exits normally, exit hooks included."""
+    script = EXIT_SCRIPT.replace("ABANDON", str(abandon))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert proc.stdout == ("answer printed\n" if abandon else "answer printed\nexit hooks ran\n")
 
 
 # ------------------------------------------------------------------------------------------- whole runs

@@ -7,10 +7,12 @@ entries called with the argparse subparsers object), so this module stays small 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from vidreason import __version__
 from vidreason.tools.core.registry import import_target
@@ -126,5 +128,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def run() -> NoReturn:
+    """The ``vidreason`` program: ``main()``, then exit with its code. When a call that stopped waiting (an LLM
+    request past its time limit) still has its worker thread running, the process ends with ``os._exit`` once
+    its output is flushed: the interpreter's shutdown must not wait on a thread blocked on a socket or mid-import
+    (nothing is lost: results and traces are written before ``main`` returns)."""
+    from vidreason.tools.core.deadline import abandoned_workers
+
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    if abandoned_workers():
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    run()

@@ -60,6 +60,17 @@ def deadline_scope(deadline: Deadline | None) -> Iterator[Deadline | None]:
         _CURRENT.reset(token)
 
 
+_ABANDONED: list[threading.Thread] = []
+_ABANDONED_LOCK = threading.Lock()
+
+
+def abandoned_workers() -> list[threading.Thread]:
+    """Workers of ``call_with_time_limit`` calls that stopped waiting and that are still running."""
+    with _ABANDONED_LOCK:
+        _ABANDONED[:] = [t for t in _ABANDONED if t.is_alive()]
+        return list(_ABANDONED)
+
+
 class TimeLimitExceeded(TimeoutError):
     """``call_with_time_limit`` stopped waiting (the worker may still be running, abandoned)."""
 
@@ -82,8 +93,11 @@ def call_with_time_limit(
         finally:
             done.set()
 
-    threading.Thread(target=work, name=name, daemon=True).start()
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
     if not done.wait(max(0.0, seconds)):
+        with _ABANDONED_LOCK:
+            _ABANDONED.append(thread)
         if on_expiry is not None:
             with contextlib.suppress(Exception):
                 on_expiry()
@@ -96,6 +110,7 @@ def call_with_time_limit(
 __all__ = [
     "Deadline",
     "TimeLimitExceeded",
+    "abandoned_workers",
     "call_with_time_limit",
     "current_deadline",
     "deadline_scope",

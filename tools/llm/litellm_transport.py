@@ -135,8 +135,10 @@ class LiteLLMTransport:
                 max_retries=0,
                 timeout=request.timeout_s,
             )
-            request.cancel_hooks.append(client.close)
+            request.on_cancel(client.close)
             kwargs["client"] = client
+        if request.cancelled:  # the time limit passed while litellm was imported: never send it
+            raise LLMTimeout(f"{request.model}: the time limit passed before the request was sent")
         try:
             resp = litellm.completion(**kwargs)
         except (litellm.BadRequestError, litellm.UnprocessableEntityError, litellm.InternalServerError) as e:

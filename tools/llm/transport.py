@@ -28,13 +28,31 @@ class LLMRequest:
     response_format: dict[str, Any] | None = None
     max_tokens: int | None = None
     extra_body: dict[str, Any] | None = None  # provider-specific fields merged into the request body
-    #: called when the client stops waiting for this request (the transport registers how to abort it, e.g.
-    #: closing its HTTP client so a worker blocked on a socket read wakes up)
-    cancel_hooks: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
+    _cancel_hooks: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False, compare=False)
+    _cancelled: bool = field(default=False, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the client has stopped waiting for this request (a transport then must not send it)."""
+        return self._cancelled
+
+    def on_cancel(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` when the client stops waiting (at once if it already has), e.g. closing the HTTP client
+        a worker blocks on, so its socket read ends."""
+        with self._lock:
+            if not self._cancelled:
+                self._cancel_hooks.append(hook)
+                return
+        with contextlib.suppress(Exception):
+            hook()
 
     def cancel(self) -> None:
-        """Run the cancel hooks (errors ignored: the caller has stopped waiting anyway)."""
-        for hook in list(self.cancel_hooks):
+        """Mark the request cancelled and run its hooks (errors ignored: the caller has stopped waiting)."""
+        with self._lock:
+            self._cancelled = True
+            hooks, self._cancel_hooks = self._cancel_hooks, []
+        for hook in hooks:
             with contextlib.suppress(Exception):
                 hook()
 
