@@ -15,7 +15,8 @@ start of a build (fixed: every block from 4 MB up is mapped and unmapped on its 
 benchmarks/index_speed.py held 1.29 instead of 1.41 GB after 5 minutes and 1.32 instead of 1.45 GB after 8.6
 minutes (arenas 0.49 instead of 1.29 GB), and the 10-minute build peaked 95 MB lower at the same speed (paired
 runs, bf16 image tower). Not with the int8 tower: mapping its per-layer buffers at every batch cost 12% of the
-wall time (16 MB: the same speed, but only 30 MB less), so the builder leaves glibc's threshold alone there.
+wall time, so there the builder maps from 8 MB (only the 15-20 MB blocks: 2% more wall time, 54 MB lower at 10
+minutes, 88 MB at 180, than glibc's sliding threshold).
 What 4 MB leaves is Whisper tiny's 2.2 MB hidden states fragmenting the transcript thread's arena (+140 MB over
 180 minutes); a build that transcribes 20 minutes or more uses 2 MB (``builder._heap_threshold_mb``).
 """

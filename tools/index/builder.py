@@ -110,14 +110,19 @@ LONG_TRANSCRIPT_S = 20 * 60.0
 
 def _heap_threshold_mb(settings: Settings, transcribed_s: float = 0.0) -> int:
     """``heap_mmap_threshold_mb``; unset: 4, 2 when the build transcribes ``transcribed_s`` >=
-    ``LONG_TRANSCRIPT_S`` seconds, but 0 (glibc's sliding threshold) when the image tower runs int8 on the CPU.
+    ``LONG_TRANSCRIPT_S`` seconds, but 8 when the image tower runs int8 on the CPU.
 
-    int8: its per-layer buffers would be mapped and unmapped at every batch (10-minute build capped at AVX2, paired
-    runs: 12% more wall time; bf16 on AMX: the same time, 95 MB less at the peak). Long transcripts: Whisper
-    tiny's 2.2 MB hidden states, allocated and freed between longer-lived blocks, fragment the transcript
-    thread's heap arena for as long as the audio lasts (benchmarks/index_speed.py, 180 minutes: that arena
-    +140 MB, peak 1.38 GB against 1.22 at 10 minutes); mapped on their own from 2 MB, a long build peaks near a
-    short one (180 minutes: 1.28 GB) at the price of page faults (paired 10-minute runs: 5.5% more wall time; none
+    int8: from 4 MB down, its per-layer buffers (4.9 MB hidden states per batch of 32) would be mapped and unmapped
+    at every batch (10-minute build capped at AVX2: 12% more wall time at 4 MB, 11% at 2 MB); at 8 MB only its 15-20
+    MB blocks are, for 2% more wall time (paired 10-minute runs: 1.022, 1.007-1.045), and the peaks of 10 / 60 /
+    180-minute builds (1.33 / 1.35 / 1.40 GB) stay below those under glibc's sliding threshold (1.38 / 1.39-1.53 /
+    1.49 GB), which let model weights and batches share, and fragment, the heap. bf16 on AMX at 4 MB: the same time,
+    95 MB less at the peak.
+
+    Long transcripts: Whisper tiny's 2.2 MB hidden states, allocated and freed between longer-lived blocks, fragment
+    the transcript thread's heap arena for as long as the audio lasts (benchmarks/index_speed.py, 180 minutes: that
+    arena +140 MB, peak 1.38 GB against 1.22 at 10 minutes); mapped on their own from 2 MB, a long build peaks near
+    a short one (180 minutes: 1.28 GB) at the price of page faults (paired 10-minute runs: 5.5% more wall time; none
     measurable at 180 minutes), which a build too short to fragment need not pay."""
     if settings.heap_mmap_threshold_mb is not None:
         return settings.heap_mmap_threshold_mb
@@ -126,7 +131,7 @@ def _heap_threshold_mb(settings: Settings, transcribed_s: float = 0.0) -> int:
 
         try:
             if resolve_precision(settings.embed_precision, settings.torch_device) == "int8":
-                return 0
+                return 8
         except VidreasonError:  # e.g. fp16 on a CPU: the embeddings stage reports it
             pass
     return 2 if transcribed_s >= LONG_TRANSCRIPT_S else 4
