@@ -285,9 +285,10 @@ def test_language_check_that_hears_english_lets_the_multilingual_model_go(shared
 def test_language_checks_wait_for_checks_after(
     shared_data: Path, loads: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """In an index build the checking model must not load next to the busy image model: low-confidence packs
-    wait (with their audio) until ``checks_after`` is set, and the transcript is the one checking at once gives;
-    a full queue is checked at once."""
+    """In an index build the checking model must not load next to the busy image model or the English one:
+    low-confidence packs wait (with their audio) until ``checks_after`` is set and the audio has ended, tiny.en
+    is let go before the checking model loads, and the transcript is the one checking at once gives; a full
+    queue is checked at once."""
     import threading
 
     from vidreason.tools.core.models import ModelRegistry
@@ -310,11 +311,20 @@ def test_language_checks_wait_for_checks_after(
     assert inline.languages.keys() == {"en", "de"}
     loads.clear()
     frame_pass = FramePass()
-    waited = WhisperTranscriber("tiny.en", device="cpu", models=ModelRegistry()).transcribe(
-        audio, checks_after=frame_pass
+    frame_pass.set()  # already over: checks still wait for the end of the audio
+    models = ModelRegistry()
+    held: list[list[str]] = []  # what the registry held when each model loaded
+    real_load = whisper.load_whisper
+    monkeypatch.setattr(
+        whisper, "load_whisper", lambda path, *a: held.append([k.name for k in models.loaded()]) or real_load(path, *a)
     )
+    tr = WhisperTranscriber("tiny.en", device="cpu", models=models)
+    waited = tr.transcribe(audio, checks_after=frame_pass)
     assert frame_pass.waits == [1]  # only tiny.en had loaded when the checks began to wait
     assert len(loads) == 2 and waited.model_dump() == inline.model_dump()
+    assert held == [[], []]  # tiny.en was let go before the checking model loaded
+    assert [k.name for k in models.loaded()] == [loads[1]]  # heard German: the checking model stays
+    assert "country" in tr.transcribe(shared_data / "audio" / "jfk.flac").text.lower()  # tiny.en loads again
 
     monkeypatch.setattr(whisper, "MAX_WAITING_CHECKS", 1)
     loads.clear()

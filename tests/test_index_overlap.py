@@ -234,7 +234,7 @@ def test_a_failed_frame_pass_never_leaves_a_stage_alongside_waiting(
     waiting = WaitingStage()
     stage_registry.register_stage("waiting", lambda: waiting)
 
-    def failing_pass(index: Any, stages: Any, progress: Any, alongside: Any) -> None:
+    def failing_pass(index: Any, stages: Any, progress: Any, alongside: Any, *rest: Any) -> None:
         alongside()
         assert waiting.started.wait(timeout=60)
         raise RuntimeError("decoder died")

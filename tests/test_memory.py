@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ctypes.util
 import sys
+from pathlib import Path
 
 import pytest
 
 from vidreason.tools.core import memory
+from vidreason.tools.core.settings import Settings
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or not ctypes.util.find_library("c"), reason="glibc only")
@@ -35,6 +37,7 @@ def test_release_memory_is_a_no_op_without_malloc_trim(monkeypatch: pytest.Monke
 _FRAGMENTS = """
 import ctypes, sys
 from vidreason.tools.core import memory
+from vidreason.tools.core.settings import Settings
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in
@@ -89,16 +92,36 @@ def test_mmap_threshold_left_alone_when_asked_or_set_by_the_user(monkeypatch: py
 
 def test_build_threshold_by_image_tower_precision_and_transcript_length() -> None:
     from vidreason.tools.core.settings import Settings
-    from vidreason.tools.index.builder import _heap_threshold_mb
+    from vidreason.tools.index.builder import INT8_SWITCH_S, HeapThresholds, _heap_thresholds
 
     cpu = Settings(profile="fast", device="cpu")
-    assert _heap_threshold_mb(cpu.override(embed_precision="int8")) == 8  # lower: +11-12% wall (its doc)
-    assert _heap_threshold_mb(cpu.override(embed_precision="bf16")) == 4
-    assert _heap_threshold_mb(cpu.override(embed_precision="fp16")) == 4  # invalid here: the stage says so
-    assert _heap_threshold_mb(cpu.override(embed_precision="int8", visual_enabled=False)) == 4
-    assert _heap_threshold_mb(cpu.override(heap_mmap_threshold_mb=0)) == 0
-    hour = 3600.0  # a long transcript maps Whisper's hidden states on their own (builder doc)
-    assert _heap_threshold_mb(cpu.override(embed_precision="bf16"), hour) == 2
-    assert _heap_threshold_mb(cpu.override(embed_precision="bf16"), 600.0) == 4
-    assert _heap_threshold_mb(cpu.override(embed_precision="int8"), hour) == 8
-    assert _heap_threshold_mb(cpu.override(heap_mmap_threshold_mb=16), hour) == 16
+    assert _heap_thresholds(cpu.override(embed_precision="int8")) == (8, None, 0.0)  # lower: +11% wall (its doc)
+    assert _heap_thresholds(cpu.override(embed_precision="bf16")) == (4, None, 0.0)
+    assert _heap_thresholds(cpu.override(embed_precision="fp16")).start == 4  # invalid here: the stage says so
+    assert _heap_thresholds(cpu.override(embed_precision="int8", visual_enabled=False)).start == 4
+    assert _heap_thresholds(cpu.override(heap_mmap_threshold_mb=0)) == (0, None, 0.0)
+    hour = 3600.0  # a long transcript maps Whisper's 2-8 MB blocks on their own (builder doc)
+    assert _heap_thresholds(cpu.override(embed_precision="bf16"), hour) == (2, None, 0.0)
+    assert _heap_thresholds(cpu.override(embed_precision="bf16"), 600.0) == (4, None, 0.0)
+    assert _heap_thresholds(cpu.override(embed_precision="int8"), hour) == HeapThresholds(8, 2, INT8_SWITCH_S)
+    assert _heap_thresholds(cpu.override(heap_mmap_threshold_mb=16), hour) == (16, None, 0.0)
+
+
+@pytest.mark.parametrize(("switch_s", "calls"), [(2.5, [8, 2]), (99.0, [8])])
+def test_build_switches_threshold_once_its_frame_pass_reaches_the_video_time(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch, switch_s: float, calls: list[int]
+) -> None:
+    """An int8 build of a long video keeps 8 MB for the span of a short build, then maps from 2 MB: the decode
+    pass sets the later threshold once, at the first chunk that reaches ``switch_s``; a shorter video never."""
+    from media import make_cut_video
+
+    from vidreason.tools.index import builder
+    from vidreason.tools.index.video_index import VideoIndex
+
+    video = tmp_path / "clip.mp4"
+    make_cut_video(video, [("red", 2.0), ("blue", 2.0)], fps=25)
+    made: list[int] = []
+    monkeypatch.setattr(builder, "fix_mmap_threshold", lambda mb: made.append(mb) or True)
+    monkeypatch.setattr(builder, "_heap_thresholds", lambda *a: builder.HeapThresholds(8, 2, switch_s))
+    VideoIndex.build(video, settings.override(decode_chunk=1), stages=["frames"])
+    assert made == calls

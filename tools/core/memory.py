@@ -17,8 +17,9 @@ minutes (arenas 0.49 instead of 1.29 GB), and the 10-minute build peaked 95 MB l
 runs, bf16 image tower). Not with the int8 tower: mapping its per-layer buffers at every batch cost 12% of the
 wall time, so there the builder maps from 8 MB (only the 15-20 MB blocks: 2% more wall time, 54 MB lower at 10
 minutes, 88 MB at 180, than glibc's sliding threshold).
-What 4 MB leaves is Whisper tiny's 2.2 MB hidden states fragmenting the transcript thread's arena (+140 MB over
-180 minutes); a build that transcribes 20 minutes or more uses 2 MB (``builder._heap_threshold_mb``).
+What 4 or 8 MB leave is Whisper's 2-8 MB blocks fragmenting the transcript thread's arena (+140 MB over 180
+minutes); a build that transcribes 20 minutes or more maps from 2 MB, with the int8 tower after its first 10
+minutes of video (``builder._heap_thresholds``).
 """
 
 from __future__ import annotations

@@ -104,7 +104,8 @@ class Settings(BaseSettings):
         le=32,
         description="glibc: heap blocks from this size (MB) are mapped on their own while indexing, so big "
         "transient buffers do not fragment the heap of a long build (0: glibc's own sliding threshold; unset: 4, "
-        "2 when transcribing 20 minutes or more, 8 when the image tower runs int8 on the CPU)",
+        "2 when transcribing 20 minutes or more; 8 when the image tower runs int8 on the CPU, then 2 after 10 minutes "
+        "of such a video)",
     )
 
     # Shots

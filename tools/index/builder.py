@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from contextlib import closing
 from importlib import metadata
 from pathlib import Path
-from typing import Protocol, cast
+from typing import NamedTuple, Protocol, cast
 
 from vidreason.tools.core.errors import IndexCorrupt, IndexNotFound, StorageError, VidreasonError
 from vidreason.tools.core.media import StageStatus, VideoInfo
@@ -104,37 +104,52 @@ def start_manifest(path: Path, settings: Settings, info: VideoInfo, digest: str,
     return manifest
 
 
-#: a build that transcribes a video at least this long maps heap blocks from 2 MB (see _heap_threshold_mb)
+#: a build that transcribes a video at least this long maps heap blocks from 2 MB (see _heap_thresholds)
 LONG_TRANSCRIPT_S = 20 * 60.0
+#: with the int8 image tower such a build keeps 8 MB for this much video first (see _heap_thresholds)
+INT8_SWITCH_S = 10 * 60.0
 
 
-def _heap_threshold_mb(settings: Settings, transcribed_s: float = 0.0) -> int:
-    """``heap_mmap_threshold_mb``; unset: 4, 2 when the build transcribes ``transcribed_s`` >=
-    ``LONG_TRANSCRIPT_S`` seconds, but 8 when the image tower runs int8 on the CPU.
+class HeapThresholds(NamedTuple):
+    """glibc mmap thresholds (MB) of a build: from its start, and (``later``) once its frame pass has covered
+    ``switch_s`` seconds of video."""
 
-    int8: from 4 MB down, its per-layer buffers (4.9 MB hidden states per batch of 32) would be mapped and unmapped
-    at every batch (10-minute build capped at AVX2: 12% more wall time at 4 MB, 11% at 2 MB); at 8 MB only its 15-20
-    MB blocks are, for 2% more wall time (paired 10-minute runs: 1.022, 1.007-1.045), and the peaks of 10 / 60 /
-    180-minute builds (1.33 / 1.35 / 1.40 GB) stay below those under glibc's sliding threshold (1.38 / 1.39-1.53 /
-    1.49 GB), which let model weights and batches share, and fragment, the heap. bf16 on AMX at 4 MB: the same time,
-    95 MB less at the peak.
+    start: int
+    later: int | None = None
+    switch_s: float = 0.0
 
-    Long transcripts: Whisper tiny's 2.2 MB hidden states, allocated and freed between longer-lived blocks, fragment
-    the transcript thread's heap arena for as long as the audio lasts (benchmarks/index_speed.py, 180 minutes: that
-    arena +140 MB, peak 1.38 GB against 1.22 at 10 minutes); mapped on their own from 2 MB, a long build peaks near
-    a short one (180 minutes: 1.28 GB) at the price of page faults (paired 10-minute runs: 5.5% more wall time; none
-    measurable at 180 minutes), which a build too short to fragment need not pay."""
+
+def _heap_thresholds(settings: Settings, transcribed_s: float = 0.0) -> HeapThresholds:
+    """``heap_mmap_threshold_mb`` throughout; unset: 4 MB, or 2 MB when the build transcribes ``transcribed_s`` >=
+    ``LONG_TRANSCRIPT_S`` seconds; with the image tower running int8 on the CPU, 8 MB, and in such a long build
+    2 MB after ``INT8_SWITCH_S`` seconds of video.
+
+    Long transcripts: Whisper's 2-8 MB blocks (tiny's 2.2 MB hidden states, alignment matrices sized by the text)
+    fragment the transcript thread's heap arena for as long as the audio lasts (60 minutes of narration
+    transcribed alone, trimmed every 5 s: 350 -> 393 MB at 8 MB, flat at 318 MB from 2 MB, same wall time;
+    benchmarks/index_speed.py, 180 minutes: that arena +140 MB, peak 1.38 GB against 1.22 at 10 minutes). Mapped
+    from 2 MB, a long build peaks near a short one (180 minutes: 1.28 GB) for some page faults (paired 10-minute
+    runs: 5.5% more wall time; none measurable at 180 minutes), which a build too short to fragment need not pay.
+
+    int8: from 4 MB down, its per-layer buffers (4.9 MB hidden states per batch of 32) are mapped and unmapped at
+    every batch: the 10-minute build capped at AVX2 takes 64 s at 2 MB (1.25 GB) against 58 s at 8 MB (1.30-1.34
+    GB), where only its 15-20 MB blocks are (glibc's sliding threshold let weights and batches share and fragment
+    the heap: 1.38 GB). A long build keeps 8 MB for its first 10 minutes of video, the span of the 10-minute build,
+    and maps from 2 MB after, rather than grow: 60 / 180 minutes 1.34 / 1.38 GB in 335 / 1033 s, against 1.35 /
+    1.40 GB in 335 / 1031 s at 8 MB throughout (2 MB throughout: 1.26 GB at 60 minutes, but 357 s). bf16 on AMX at
+    4 MB: the same time as 8, 95 MB less at the peak."""
     if settings.heap_mmap_threshold_mb is not None:
-        return settings.heap_mmap_threshold_mb
+        return HeapThresholds(settings.heap_mmap_threshold_mb)
+    long = transcribed_s >= LONG_TRANSCRIPT_S
     if settings.visual_enabled and settings.visual_scorer == "clip":
         from vidreason.tools.vision.encoder import resolve_precision
 
         try:
             if resolve_precision(settings.embed_precision, settings.torch_device) == "int8":
-                return 8
+                return HeapThresholds(8, 2, INT8_SWITCH_S) if long else HeapThresholds(8)
         except VidreasonError:  # e.g. fp16 on a CPU: the embeddings stage reports it
             pass
-    return 2 if transcribed_s >= LONG_TRANSCRIPT_S else 4
+    return HeapThresholds(2 if long else 4)
 
 
 def build_index(
@@ -148,9 +163,11 @@ def build_index(
         shutil.rmtree(stale, ignore_errors=True)
     wanted = enabled_stages(index.settings, stages)
     todo = plan_stages(index, wanted, force)
+    heap = HeapThresholds(0)
     if todo:
         transcribed_s = index.manifest.video.duration if any(s.name == "transcript" for s in todo) else 0.0
-        fix_mmap_threshold(_heap_threshold_mb(index.settings, transcribed_s))  # before any model loads
+        heap = _heap_thresholds(index.settings, transcribed_s)
+        fix_mmap_threshold(heap.start)  # before any model loads
     # rebuilt for these settings: what exists now, then what this build commits
     index.manifest.stages = index.existing_statuses([s for s in wanted if s not in todo])
     frame_todo = [s for s in todo if s.frame_input is not None]
@@ -165,7 +182,7 @@ def build_index(
 
     if frame_todo:
         try:
-            _decode_pass(index, frame_todo, progress, start)
+            _decode_pass(index, frame_todo, progress, start, heap)
         finally:  # also after a failed pass: a stage alongside must never be left waiting
             release_memory()
             frames_done.set()
@@ -279,11 +296,12 @@ def _decode_pass(
     stages: list[Stage],
     progress: Progress | None,
     alongside: Callable[[], list[EarlyStage]] = list,
+    heap: HeapThresholds = HeapThresholds(0),
 ) -> None:
     """Decode the video once and feed every pending frame stage (with ``decode_ahead`` the next chunk decodes in a
     background thread while the stages use this one). ``alongside`` starts the stages that run alongside once the
     frame stages are open (their models loaded, so load-time memory peaks do not add up); torch uses half the
-    cores while they run."""
+    cores while they run. ``heap.later`` is set once the pass reaches ``heap.switch_s``."""
     settings = index.settings
     consumers: dict[str, tuple[Stage, StageContext, FrameConsumer]] = {}
     spent: dict[str, float] = {}
@@ -343,6 +361,9 @@ def _decode_pass(
                 took = time.perf_counter() - t0
                 spent[name], in_stages = spent.get(name, 0.0) + took, in_stages + took
             seen += len(table)
+            if heap.later is not None and len(chunk) and chunk.timestamps[-1] >= heap.switch_s:
+                fix_mmap_threshold(heap.later)
+                heap = HeapThresholds(heap.later)
             if progress:
                 progress("decode", min(1.0, seen / expected))
     index.manifest.decode_s = round(time.perf_counter() - start - in_stages, 4)

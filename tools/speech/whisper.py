@@ -19,8 +19,11 @@ another language is then decoded by the multilingual model (``language_check="sw
 transcript marked degraded (``"drop"``). A check that hears English (the usual case: noise, music, unclear
 speech) lets the multilingual model go again, so it does not sit in memory for the rest of a long video; it stays
 loaded once another language has been heard. Given ``checks_after`` (an event; the index build sets it when its
-frame pass ends), checks wait for it, queued with their audio (at most ``MAX_WAITING_CHECKS`` packs, then they
-run at once), so loading the checking model does not add its ~0.3 GB to the image model's busiest moment.
+frame pass ends), checks wait for it and for the end of the audio, queued with their audio (at most
+``MAX_WAITING_CHECKS`` packs, then they run at once), and the English-only model is let go before the checking
+model loads: its ~0.3 GB at load (0.2 GB once loaded) adds neither to the image model's busiest moment nor to
+the English model (benchmarks/index_speed.py, 180 minutes capped at AVX2: one low-confidence pack, checked at
+the end, made the build's peak, 1.42 GB).
 
     transcriber = load_transcriber(settings.speech, models)  # weights loaded once per registry
     transcript = transcriber.transcribe("talk.mp4")            # or a float32 16 kHz mono array
@@ -43,6 +46,7 @@ from pydantic import TypeAdapter
 from vidreason.tools.core.configs import SpeechConfig
 from vidreason.tools.core.errors import ConfigError, ModelUnavailable, NoAudioStream
 from vidreason.tools.core.media import Span, Transcript, TranscriptSegment
+from vidreason.tools.core.memory import release_memory
 from vidreason.tools.core.models import ModelKey, ModelRegistry, default_registry
 from vidreason.tools.core.settings import default_cache_dir
 from vidreason.tools.speech.decode import decode_pack, mean_probability
@@ -64,7 +68,7 @@ BLOCK_S = 30.0  # audio streams through VAD and Whisper in blocks of this many s
 #: packs of an English-only model whose mean word probability is below this get a language check (measured:
 #: German/Mandarin read as English 0.34-0.58, English speech 0.66-0.99 on the benchmark, README "Speech")
 LANGUAGE_CHECK_BELOW = 0.65
-#: low-confidence packs held (with their audio, <= 30 s each) while checks wait for ``checks_after``
+#: low-confidence packs held (with their audio, <= 30 s each) while checks wait for ``checks_after`` and the end
 MAX_WAITING_CHECKS = 8
 _SEGMENTS = TypeAdapter(list[TranscriptSegment])  # a pack's segments <-> JSON (see the module doc)
 
@@ -117,8 +121,8 @@ class WhisperTranscriber:
         self.device = whisper_device(device)
         self.compute_type = whisper_compute_type(compute_type, self.device)
         self._registry = models or default_registry()
-        self._model = self._load(self.resolved)
-        self.multilingual = bool(self._model.model.is_multilingual)
+        self._main: Any = self._load(self.resolved)
+        self.multilingual = bool(self._main.model.is_multilingual)
         self._fallback: tuple[ResolvedWhisper | None, Any] | None = None  # the checking model, once loaded (see above)
         if self.language not in (None, "en") and not self.multilingual:
             raise ConfigError(
@@ -157,6 +161,19 @@ class WhisperTranscriber:
     def model_id(self) -> str:
         return self.resolved.model_id
 
+    @property
+    def _model(self) -> Any:
+        """The configured model (loaded again after :meth:`_release_model`)."""
+        if self._main is None:
+            self._main = self._load(self.resolved)
+        return self._main
+
+    def _release_model(self) -> None:
+        """Drop the configured model (from this transcriber and the registry): a run has decoded its speech and
+        only language checks are left. The next transcription loads it again."""
+        self._main = None
+        self._registry.release("whisper", self.resolved.path)
+
     def _multilingual(self) -> tuple[str, Any] | None:
         """The multilingual model that checks (and, with ``switch``, decodes) other languages; None if none."""
         if self._fallback is None:
@@ -188,7 +205,7 @@ class WhisperTranscriber:
 
         No audio stream, audio that decodes to nothing, digital silence and audio without detected speech give
         an empty transcript whose ``reason`` says which. Unreadable files raise ``VideoOpenError``. Language
-        checks wait for ``checks_after`` when given (module doc); the end of the audio waits for it too then.
+        checks wait for ``checks_after`` when given, and for the end of the audio (module doc).
         """
         t0 = time.perf_counter()
         run = _Run(self, checks_after)
@@ -262,6 +279,8 @@ class _Run:
         self._regions(self.vad.close(), final=True)
         if self.waiting and self.checks_after is not None:
             self.checks_after.wait()
+            self.tr._release_model()  # its speech is decoded: the checking model does not join it (module doc)
+            release_memory()
         self._run_checks()
 
     def _regions(self, regions: list[Span], final: bool) -> None:
@@ -286,8 +305,7 @@ class _Run:
         if check and mean_probability(found) < LANGUAGE_CHECK_BELOW:
             self.parts.append(b"")  # filled in by its check
             self.waiting.append(_Check(len(self.parts) - 1, pack, found, spoken))
-            ready = self.checks_after is None or self.checks_after.is_set() or self.other_heard
-            if ready or len(self.waiting) >= MAX_WAITING_CHECKS:
+            if self.checks_after is None or self.other_heard or len(self.waiting) >= MAX_WAITING_CHECKS:
                 self._run_checks()
             return
         self.parts.append(_SEGMENTS.dump_json(found))
