@@ -37,7 +37,6 @@ def test_release_memory_is_a_no_op_without_malloc_trim(monkeypatch: pytest.Monke
 _FRAGMENTS = """
 import ctypes, sys
 from vidreason.tools.core import memory
-from vidreason.tools.core.settings import Settings
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in
@@ -91,7 +90,6 @@ def test_mmap_threshold_left_alone_when_asked_or_set_by_the_user(monkeypatch: py
 
 
 def test_build_threshold_by_image_tower_precision_and_transcript_length() -> None:
-    from vidreason.tools.core.settings import Settings
     from vidreason.tools.index.builder import INT8_SWITCH_S, HeapThresholds, _heap_thresholds
 
     cpu = Settings(profile="fast", device="cpu")
